@@ -1,0 +1,74 @@
+"""cqrs: a typed mediator for commands, queries, streams and events.
+
+Wiring mistakes fail in the type checker: `RequestMap.bind` rejects a handler bound to
+the wrong request or response type, and `await mediator.send(GetUser(...))` is typed
+with the response `GetUser` declares.
+"""
+
+from cqrs._adapters.di_container import DIContainer
+from cqrs._dispatch.emitter import EventEmitter
+from cqrs._errors import CQRSError
+from cqrs._interfaces.container import Container
+from cqrs._interfaces.handlers import EventHandler, RequestHandler, StreamingRequestHandler
+from cqrs._maps.event_map import EventMap
+from cqrs._maps.request_map import RequestMap
+from cqrs._mediators.event import EventMediator
+from cqrs._mediators.request import RequestMediator
+from cqrs._mediators.streaming import StreamingRequestMediator
+from cqrs._messages.events import (
+    DCDomainEvent,
+    DCEvent,
+    DCNotificationEvent,
+    IDomainEvent,
+    IEvent,
+    INotificationEvent,
+    PydanticDomainEvent,
+    PydanticEvent,
+    PydanticNotificationEvent,
+)
+from cqrs._messages.requests import DCRequest, IRequest, PydanticRequest
+from cqrs._messages.responses import DCResponse, IResponse, PydanticResponse
+from cqrs._public import claim
+
+Request = PydanticRequest
+Response = PydanticResponse
+Event = PydanticEvent
+DomainEvent = PydanticDomainEvent
+NotificationEvent = PydanticNotificationEvent
+
+__all__ = (
+    "CQRSError",
+    "Container",
+    "DCDomainEvent",
+    "DCEvent",
+    "DCNotificationEvent",
+    "DCRequest",
+    "DCResponse",
+    "DIContainer",
+    "DomainEvent",
+    "Event",
+    "EventEmitter",
+    "EventHandler",
+    "EventMap",
+    "EventMediator",
+    "IDomainEvent",
+    "IEvent",
+    "INotificationEvent",
+    "IRequest",
+    "IResponse",
+    "NotificationEvent",
+    "PydanticDomainEvent",
+    "PydanticEvent",
+    "PydanticNotificationEvent",
+    "PydanticRequest",
+    "PydanticResponse",
+    "Request",
+    "RequestHandler",
+    "RequestMap",
+    "RequestMediator",
+    "Response",
+    "StreamingRequestHandler",
+    "StreamingRequestMediator",
+)
+
+claim(__name__, globals(), __all__)

@@ -1,0 +1,1 @@
+"""Adapters over the public contracts: the `di` container, the no-op broker, logging."""

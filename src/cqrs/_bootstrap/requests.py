@@ -1,0 +1,165 @@
+"""Bootstrap of the request mediators (`cqrs.requests.bootstrap`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cqrs._adapters.devnull import DevnullMessageBroker
+from cqrs._bootstrap._common import (
+    AnyContainer,
+    EventsMapper,
+    RequestsMapper,
+    StartupHook,
+    all_handler_types,
+    build_event_map,
+    build_middleware_chain,
+    build_request_map,
+    prepare_handlers,
+    run_startup,
+    wrap_container,
+)
+from cqrs._dispatch.emitter import EventEmitter
+from cqrs._interfaces.broker import MessageBroker
+from cqrs._interfaces.container import Resolver
+from cqrs._interfaces.middleware import Middleware
+from cqrs._mediators.request import RequestMediator
+from cqrs._mediators.streaming import StreamingRequestMediator
+
+__all__ = (
+    "bootstrap",
+    "bootstrap_streaming",
+    "setup_event_emitter",
+    "setup_mediator",
+    "setup_streaming_mediator",
+)
+
+
+def setup_event_emitter(
+    container: Resolver,
+    domain_events_mapper: EventsMapper | None = None,
+    message_broker: MessageBroker | None = None,
+) -> EventEmitter:
+    """Build an `EventEmitter` over the events `domain_events_mapper` binds.
+
+    No broker given: a `DevnullMessageBroker`.
+    """
+    return EventEmitter(
+        build_event_map(domain_events_mapper),
+        container,
+        message_broker if message_broker is not None else DevnullMessageBroker(),
+    )
+
+
+def setup_mediator(
+    event_emitter: EventEmitter,
+    container: Resolver,
+    middlewares: Sequence[Middleware] | None = None,
+    *,
+    commands_mapper: RequestsMapper | None = None,
+    queries_mapper: RequestsMapper | None = None,
+    max_concurrent_event_handlers: int = 1,
+    concurrent_event_handle_enable: bool = True,
+    propagate_event_errors: bool = False,
+) -> RequestMediator:
+    """Build a `RequestMediator` from mappers and an existing emitter."""
+    return RequestMediator(
+        build_request_map(commands_mapper, queries_mapper),
+        container,
+        event_emitter=event_emitter,
+        middleware_chain=build_middleware_chain(middlewares),
+        max_concurrent_event_handlers=max_concurrent_event_handlers,
+        concurrent_event_handle_enable=concurrent_event_handle_enable,
+        propagate_event_errors=propagate_event_errors,
+    )
+
+
+def setup_streaming_mediator(
+    event_emitter: EventEmitter,
+    container: Resolver,
+    middlewares: Sequence[Middleware] | None = None,
+    *,
+    commands_mapper: RequestsMapper | None = None,
+    queries_mapper: RequestsMapper | None = None,
+    max_concurrent_event_handlers: int = 10,
+    concurrent_event_handle_enable: bool = True,
+    propagate_event_errors: bool = False,
+) -> StreamingRequestMediator:
+    """Build a `StreamingRequestMediator` from mappers and an existing emitter."""
+    return StreamingRequestMediator(
+        build_request_map(commands_mapper, queries_mapper),
+        container,
+        event_emitter=event_emitter,
+        middleware_chain=build_middleware_chain(middlewares),
+        max_concurrent_event_handlers=max_concurrent_event_handlers,
+        concurrent_event_handle_enable=concurrent_event_handle_enable,
+        propagate_event_errors=propagate_event_errors,
+    )
+
+
+def bootstrap(
+    di_container: AnyContainer,
+    message_broker: MessageBroker | None = None,
+    middlewares: Sequence[Middleware] | None = None,
+    commands_mapper: RequestsMapper | None = None,
+    domain_events_mapper: EventsMapper | None = None,
+    queries_mapper: RequestsMapper | None = None,
+    on_startup: Sequence[StartupHook] | None = None,
+    max_concurrent_event_handlers: int = 1,
+    concurrent_event_handle_enable: bool = True,  # noqa: FBT001, FBT002 - python-cqrs signature
+    propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - as above
+) -> RequestMediator:
+    """Set up a `RequestMediator` in one call.
+
+    `on_startup` hooks run first; each mapper is called once; every bound handler is
+    solved by the container up front; `LoggingMiddleware` is appended unless given;
+    no broker means a `DevnullMessageBroker`.
+
+    Raises:
+        DependencyResolutionError: a handler's dependencies cannot be built.
+        InvalidConfigurationError: `max_concurrent_event_handlers` is below 1.
+    """
+    run_startup(on_startup)
+    container = wrap_container(di_container)
+    emitter = setup_event_emitter(container, domain_events_mapper, message_broker)
+    mediator = setup_mediator(
+        emitter,
+        container,
+        middlewares,
+        commands_mapper=commands_mapper,
+        queries_mapper=queries_mapper,
+        max_concurrent_event_handlers=max_concurrent_event_handlers,
+        concurrent_event_handle_enable=concurrent_event_handle_enable,
+        propagate_event_errors=propagate_event_errors,
+    )
+    prepare_handlers(container, all_handler_types(mediator.request_map, emitter.event_map))
+    return mediator
+
+
+def bootstrap_streaming(
+    di_container: AnyContainer,
+    message_broker: MessageBroker | None = None,
+    middlewares: Sequence[Middleware] | None = None,
+    commands_mapper: RequestsMapper | None = None,
+    domain_events_mapper: EventsMapper | None = None,
+    queries_mapper: RequestsMapper | None = None,
+    on_startup: Sequence[StartupHook] | None = None,
+    max_concurrent_event_handlers: int = 10,
+    concurrent_event_handle_enable: bool = True,  # noqa: FBT001, FBT002 - python-cqrs signature
+    propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - as above
+) -> StreamingRequestMediator:
+    """Set up a `StreamingRequestMediator` in one call (see `bootstrap`)."""
+    run_startup(on_startup)
+    container = wrap_container(di_container)
+    emitter = setup_event_emitter(container, domain_events_mapper, message_broker)
+    mediator = setup_streaming_mediator(
+        emitter,
+        container,
+        middlewares,
+        commands_mapper=commands_mapper,
+        queries_mapper=queries_mapper,
+        max_concurrent_event_handlers=max_concurrent_event_handlers,
+        concurrent_event_handle_enable=concurrent_event_handle_enable,
+        propagate_event_errors=propagate_event_errors,
+    )
+    prepare_handlers(container, all_handler_types(mediator.request_map, emitter.event_map))
+    return mediator

@@ -1,0 +1,148 @@
+"""`EventEmitter`: delivers one event to its handlers, or to the message broker."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from typing_extensions import TypeIs
+
+from cqrs._errors import EventBrokerMissingError
+from cqrs._interfaces.broker import Message, MessageBroker
+from cqrs._interfaces.container import Resolver
+from cqrs._interfaces.handlers import EventHandler
+from cqrs._interfaces.middleware import MiddlewareChain
+from cqrs._maps._introspect import type_name
+from cqrs._maps.event_map import EventMap
+from cqrs._messages.events import IEvent, INotificationEvent
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import ExceptionGroup
+
+__all__ = ("EmitOutcome", "EventEmitter", "EventHandlingFailure", "raise_failures")
+
+logger = logging.getLogger("cqrs")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EventHandlingFailure:
+    """One handler (or the broker) that failed on one event."""
+
+    event: IEvent
+    handler_name: str
+    error: Exception
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EmitOutcome:
+    """What emitting one event produced: follow-up events, and the failures."""
+
+    follow_ups: Sequence[IEvent]
+    failures: Sequence[EventHandlingFailure]
+
+
+_NOTHING = EmitOutcome((), ())
+
+
+def _is_notification(event: IEvent) -> TypeIs[INotificationEvent[Any]]:
+    return isinstance(event, INotificationEvent)
+
+
+def raise_failures(failures: Sequence[EventHandlingFailure], what: str) -> None:
+    """Raise one failure as itself, several as an `ExceptionGroup`; none: return."""
+    if not failures:
+        return
+    if len(failures) == 1:
+        raise failures[0].error
+    msg = f"{len(failures)} event handlers failed while {what}"
+    raise ExceptionGroup(msg, [failure.error for failure in failures])
+
+
+class EventEmitter:
+    """Sends a domain event to its bound handlers and a notification event to the broker.
+
+    Args:
+        event_map: the handlers of each domain event type.
+        container: builds a fresh handler instance for every event.
+        message_broker: receives notification events as `Message`s.
+        middleware_chain: wraps every event handler call.
+    """
+
+    __slots__ = ("_container", "_event_map", "_message_broker", "_middleware_chain")
+
+    def __init__(
+        self,
+        event_map: EventMap,
+        container: Resolver,
+        message_broker: MessageBroker | None = None,
+        *,
+        middleware_chain: MiddlewareChain | None = None,
+    ) -> None:
+        self._event_map = event_map
+        self._container = container
+        self._message_broker = message_broker
+        self._middleware_chain = middleware_chain or None
+
+    @property
+    def event_map(self) -> EventMap:
+        """The map this emitter looks handlers up in."""
+        return self._event_map
+
+    async def emit(self, event: IEvent) -> Sequence[IEvent]:
+        """Deliver `event` and return the follow-up events its handlers raised.
+
+        Every bound handler runs even if another fails; then the failures are raised
+        (one as itself, several as an `ExceptionGroup`).
+        """
+        outcome = await self.emit_settled(event)
+        raise_failures(outcome.failures, f"handling {type_name(type(event))}")
+        return outcome.follow_ups
+
+    async def emit_settled(self, event: IEvent) -> EmitOutcome:
+        """Deliver `event`; return follow-ups and failures instead of raising."""
+        if _is_notification(event):
+            return await self._publish(event)
+        handler_types = self._event_map.get(type(event))
+        if not handler_types:
+            logger.warning("No event handler is bound to %s", type_name(type(event)))
+            return _NOTHING
+        follow_ups: list[IEvent] = []
+        failures: list[EventHandlingFailure] = []
+        for handler_type in handler_types:
+            try:
+                follow_ups.extend(await self._run(handler_type, event))
+            except Exception as error:  # noqa: BLE001 - isolated, reported by the caller
+                failures.append(EventHandlingFailure(event, type_name(handler_type), error))
+        return EmitOutcome(follow_ups, failures)
+
+    async def _run(self, handler_type: type[EventHandler[Any]], event: IEvent) -> Sequence[IEvent]:
+        handler = await self._container.resolve(handler_type)
+        if self._middleware_chain is None:
+            await handler.handle(event)
+        else:
+            await self._middleware_chain.wrap(handler.handle)(event)
+        return handler.events
+
+    async def _publish(self, event: INotificationEvent[Any]) -> EmitOutcome:
+        broker_name = type_name(type(self._message_broker))
+        try:
+            if self._message_broker is None:
+                msg = (
+                    f"cannot publish notification event {type_name(type(event))}: no "
+                    "message broker is configured; pass message_broker= to bootstrap() "
+                    "or EventEmitter()"
+                )
+                raise EventBrokerMissingError(msg)
+            message = Message(
+                message_name=type(event).__name__,
+                message_id=event.event_id,
+                topic=event.topic,
+                payload=event.to_dict(),
+            )
+            await self._message_broker.send_message(message)
+        except Exception as error:  # noqa: BLE001 - isolated, reported by the caller
+            return EmitOutcome((), (EventHandlingFailure(event, broker_name, error),))
+        return _NOTHING

@@ -1,0 +1,54 @@
+"""Every error the library raises on purpose derives from `CQRSError`.
+
+The ground floor: it imports nothing from the package, so every other floor can
+raise these.
+"""
+
+from __future__ import annotations
+
+__all__ = (
+    "CQRSError",
+    "DependencyResolutionError",
+    "EventBrokerMissingError",
+    "HandlerAlreadyBoundError",
+    "HandlerBindingTypeError",
+    "InvalidConfigurationError",
+    "RequestHandlerDoesNotExist",
+    "RequestHandlerTypeError",
+)
+
+
+class CQRSError(Exception):
+    """Base of every error raised by the library itself."""
+
+
+class RequestHandlerDoesNotExist(CQRSError, LookupError):  # noqa: N818 - python-cqrs name
+    """No handler is bound to the class of the request that was sent."""
+
+
+class RequestHandlerTypeError(CQRSError, TypeError):
+    """The bound handler is of the wrong kind for the call (send vs. stream)."""
+
+
+class HandlerAlreadyBoundError(CQRSError, KeyError):
+    """A request type already has its handler, or an event handler is bound twice."""
+
+    def __str__(self) -> str:
+        # KeyError quotes its argument; our message is a sentence, not a key.
+        return str(self.args[0]) if self.args else ""
+
+
+class HandlerBindingTypeError(CQRSError, TypeError):
+    """`bind` got a pair whose types do not fit together."""
+
+
+class InvalidConfigurationError(CQRSError, ValueError):
+    """A mediator or processor was built with an invalid setting."""
+
+
+class EventBrokerMissingError(CQRSError, RuntimeError):
+    """A notification event was emitted but no message broker was configured."""
+
+
+class DependencyResolutionError(CQRSError, LookupError):
+    """The container cannot build a handler or one of its dependencies."""

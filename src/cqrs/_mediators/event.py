@@ -1,0 +1,42 @@
+"""`EventMediator`: runs the handlers of an event received from outside (a broker)."""
+
+from __future__ import annotations
+
+from cqrs._dispatch.emitter import EventEmitter
+from cqrs._dispatch.processor import EventProcessor
+from cqrs._interfaces.container import Resolver
+from cqrs._interfaces.middleware import MiddlewareChain
+from cqrs._maps.event_map import EventMap
+from cqrs._messages.events import IEvent
+
+__all__ = ("EventMediator",)
+
+
+class EventMediator:
+    """Runs every handler bound to an event's class, then their follow-ups.
+
+    Meant for consumers (FastStream, Kafka, RabbitMQ): every handler runs even when
+    one fails, and then the failures are raised (one as itself, several as an
+    `ExceptionGroup`) so the consumer can reject or retry the message.
+    """
+
+    __slots__ = ("_processor",)
+
+    def __init__(
+        self,
+        event_map: EventMap,
+        container: Resolver,
+        middleware_chain: MiddlewareChain | None = None,
+    ) -> None:
+        emitter = EventEmitter(event_map, container, middleware_chain=middleware_chain)
+        self._processor = EventProcessor(
+            event_map,
+            emitter,
+            max_concurrent_event_handlers=1,
+            concurrent_event_handle_enable=False,
+            propagate_event_errors=True,
+        )
+
+    async def send(self, event: IEvent) -> None:
+        """Handle `event` with its bound handlers, then the follow-ups, in order."""
+        await self._processor.emit_events((event,))

@@ -1,0 +1,90 @@
+"""`RequestMediator`: sends a request to its one handler and returns the response."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from typing_extensions import TypeVar
+
+from cqrs._dispatch.emitter import EventEmitter
+from cqrs._interfaces.container import Resolver
+from cqrs._interfaces.middleware import MiddlewareChain
+from cqrs._maps.event_map import EventMap
+from cqrs._maps.request_map import RequestMap
+from cqrs._mediators._shared import build_processor, plain_handler_type
+from cqrs._messages.requests import IRequest
+
+__all__ = ("RequestMediator",)
+
+_ResT = TypeVar("_ResT")
+
+
+class RequestMediator:
+    """Sends commands and queries to their handlers.
+
+    Args:
+        request_map: the handler of each request type.
+        container: builds a fresh handler instance for every request.
+        event_emitter: delivers the events handlers raise (default: one over
+            `event_map`, without a broker).
+        middleware_chain: wraps every handler call.
+        event_map: the domain event handlers (default: the emitter's map).
+        max_concurrent_event_handlers: at most this many event emits run at once.
+        concurrent_event_handle_enable: process events in parallel (else one by one).
+        propagate_event_errors: raise event handler failures instead of logging them.
+
+    Raises:
+        InvalidConfigurationError: `max_concurrent_event_handlers` is below 1.
+    """
+
+    __slots__ = ("_container", "_middleware_chain", "_processor", "_request_map")
+
+    def __init__(
+        self,
+        request_map: RequestMap,
+        container: Resolver,
+        event_emitter: EventEmitter | None = None,
+        middleware_chain: MiddlewareChain | None = None,
+        event_map: EventMap | None = None,
+        max_concurrent_event_handlers: int = 1,
+        concurrent_event_handle_enable: bool = True,  # noqa: FBT001, FBT002 - python-cqrs signature
+        propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - as above
+    ) -> None:
+        self._request_map = request_map
+        self._container = container
+        self._middleware_chain = middleware_chain or None
+        self._processor = build_processor(
+            container,
+            event_emitter,
+            event_map,
+            max_concurrent_event_handlers,
+            concurrent_event_handle_enable,
+            propagate_event_errors,
+        )
+
+    @property
+    def request_map(self) -> RequestMap:
+        """The handler of each request type."""
+        return self._request_map
+
+    async def send(self, request: IRequest[_ResT]) -> _ResT:
+        """Handle `request` and return its handler's response.
+
+        The handler's events are processed before this returns. A handler exception
+        propagates unchanged, and the events of a failed handler are not emitted.
+
+        Raises:
+            RequestHandlerDoesNotExist: no handler is bound to the request's class.
+            RequestHandlerTypeError: the bound handler is a streaming handler.
+        """
+        handler_type = plain_handler_type(self._request_map, request)
+        handler = await self._container.resolve(handler_type)
+        if self._middleware_chain is None:
+            response = await handler.handle(request)
+        else:
+            response = await self._middleware_chain.wrap(handler.handle)(request)
+        events = handler.events
+        if events:
+            await self._processor.emit_events(events)
+        # The map was checked at `bind`: the handler returns what the request declares.
+        return cast("_ResT", response)

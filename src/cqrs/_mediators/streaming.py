@@ -1,0 +1,129 @@
+"""`StreamingRequestMediator`: streams the results of a streaming handler."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from typing_extensions import TypeVar
+
+from cqrs._dispatch.emitter import EventEmitter
+from cqrs._errors import RequestHandlerTypeError
+from cqrs._interfaces.container import Resolver
+from cqrs._interfaces.handlers import StreamingRequestHandler
+from cqrs._interfaces.middleware import MiddlewareChain
+from cqrs._maps._introspect import type_name
+from cqrs._maps.event_map import EventMap
+from cqrs._maps.request_map import RequestMap
+from cqrs._mediators._shared import build_processor, streaming_handler_type
+from cqrs._messages.requests import IRequest
+
+__all__ = ("StreamingRequestMediator",)
+
+_ResT = TypeVar("_ResT")
+
+
+class StreamingRequestMediator:
+    """Streams the results of `StreamingRequestHandler`s, processing events per item.
+
+    Takes the parameters of `RequestMediator`; events are processed in parallel by
+    default, at most 10 emits at once.
+    """
+
+    __slots__ = ("_container", "_middleware_chain", "_processor", "_request_map")
+
+    def __init__(
+        self,
+        request_map: RequestMap,
+        container: Resolver,
+        event_emitter: EventEmitter | None = None,
+        middleware_chain: MiddlewareChain | None = None,
+        event_map: EventMap | None = None,
+        max_concurrent_event_handlers: int = 10,
+        concurrent_event_handle_enable: bool = True,  # noqa: FBT001, FBT002 - python-cqrs signature
+        propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - as above
+    ) -> None:
+        self._request_map = request_map
+        self._container = container
+        self._middleware_chain = middleware_chain or None
+        self._processor = build_processor(
+            container,
+            event_emitter,
+            event_map,
+            max_concurrent_event_handlers,
+            concurrent_event_handle_enable,
+            propagate_event_errors,
+        )
+
+    @property
+    def request_map(self) -> RequestMap:
+        """The handler of each request type."""
+        return self._request_map
+
+    def stream(self, request: IRequest[_ResT]) -> AsyncIterator[_ResT]:
+        """Return the handler's results as an async iterator (call it without `await`).
+
+        For each item the handler yields, its events are taken, cleared and processed
+        before the item is handed on. Stopping early (`break` then `aclose()`, or
+        cancelling the consuming task) closes the handler's generator at once.
+
+        Raises:
+            RequestHandlerDoesNotExist: no handler is bound to the request's class
+                (raised here, before iteration starts).
+            RequestHandlerTypeError: the bound handler is not a streaming handler.
+        """
+        handler_type = streaming_handler_type(self._request_map, request)
+        return self._iterate(handler_type, request)
+
+    async def _iterate(
+        self,
+        handler_type: type[StreamingRequestHandler[Any, _ResT]],
+        request: IRequest[_ResT],
+    ) -> AsyncIterator[_ResT]:
+        handler = await self._container.resolve(handler_type)
+        if self._middleware_chain is None:
+            results = handler.handle(request)
+        else:
+            results = await self._middleware_chain.wrap(_opener(handler))(request)
+        if not _is_async_iterator(results):
+            msg = (
+                f"{type_name(handler_type)}.handle returned {type(results).__name__}, "
+                "not an async iterator; implement it as an async generator "
+                "(async def with yield)"
+            )
+            raise RequestHandlerTypeError(msg)
+        try:
+            async for item in results:
+                await self._process_events(handler)
+                yield item
+            # Events raised after the last item still belong to this stream.
+            await self._process_events(handler)
+        finally:
+            # Close the handler's generator now, not when it is garbage collected,
+            # so its `finally` blocks run as soon as the consumer stops.
+            aclose = getattr(results, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def _process_events(self, handler: StreamingRequestHandler[Any, Any]) -> None:
+        events = handler.events
+        if events:
+            events = tuple(events)
+            handler.clear_events()
+            await self._processor.emit_events(events)
+
+
+def _is_async_iterator(obj: object) -> bool:
+    # Checked at run time: a handler written without type checking may return anything.
+    return isinstance(obj, AsyncIterator)
+
+
+def _opener(
+    handler: StreamingRequestHandler[Any, _ResT],
+) -> Callable[[IRequest[Any]], Awaitable[AsyncIterator[_ResT]]]:
+    # Middlewares see the call that opens the stream: they get the request and
+    # receive the iterator the handler returns.
+    async def open_stream(request: IRequest[Any]) -> AsyncIterator[_ResT]:
+        return handler.handle(request)
+
+    return open_stream

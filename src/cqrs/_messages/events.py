@@ -1,0 +1,157 @@
+"""Events: domain events (handled in-process) and notification events (sent to a broker)."""
+
+import abc
+import dataclasses
+import datetime
+import os
+import uuid
+from typing import Any, Generic
+
+import pydantic
+from typing_extensions import Self, TypeVar
+
+from cqrs._messages import _serialization
+
+__all__ = (
+    "DCDomainEvent",
+    "DCEvent",
+    "DCNotificationEvent",
+    "IDomainEvent",
+    "IEvent",
+    "INotificationEvent",
+    "PydanticDomainEvent",
+    "PydanticEvent",
+    "PydanticNotificationEvent",
+)
+
+_PayloadT = TypeVar("_PayloadT", default=Any)
+
+_TOPIC_ENV = "DEFAULT_OUTPUT_TOPIC"
+_TOPIC_FALLBACK = "output_topic"
+
+
+def _default_topic() -> str:
+    # Read when the event is built, so a test or a process can set the variable late.
+    return os.environ.get(_TOPIC_ENV, _TOPIC_FALLBACK)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class IEvent(abc.ABC):
+    """Base of every event."""
+
+    @abc.abstractmethod
+    def to_dict(self) -> dict[str, Any]:
+        """Return the event as a dictionary that `from_dict` accepts."""
+
+    @classmethod
+    @abc.abstractmethod
+    def from_dict(cls, **kwargs: Any) -> Self:
+        """Build the event from keyword arguments, validating them."""
+
+
+class IDomainEvent(IEvent, abc.ABC):
+    """An event handled in-process by the `EventHandler`s bound to its class."""
+
+
+class INotificationEvent(IEvent, abc.ABC, Generic[_PayloadT]):
+    """An event published to a message broker as a `Message`.
+
+    Subclasses carry `event_id`, `event_timestamp`, `event_name`, `topic` and `payload`.
+    """
+
+    # Declared here so code typed against the interface can read them; the concrete
+    # pydantic and dataclass bases define them as frozen fields.
+    event_id: uuid.UUID
+    event_timestamp: datetime.datetime
+    event_name: str
+    topic: str
+    payload: _PayloadT
+
+
+class PydanticEvent(pydantic.BaseModel, IEvent, frozen=True):
+    """An event that is a frozen pydantic model (`cqrs.Event`)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return _serialization.model_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, **kwargs: Any) -> Self:
+        return _serialization.model_from_dict(cls, kwargs)
+
+
+class PydanticDomainEvent(PydanticEvent, IDomainEvent, frozen=True):
+    """A domain event that is a frozen pydantic model (`cqrs.DomainEvent`).
+
+    Example:
+        >>> import cqrs
+        >>> class UserJoined(cqrs.DomainEvent, frozen=True):
+        ...     user_id: str
+        >>> UserJoined.from_dict(**UserJoined(user_id="u1").to_dict())
+        UserJoined(user_id='u1')
+    """
+
+
+class PydanticNotificationEvent(
+    PydanticEvent,
+    INotificationEvent[_PayloadT],
+    Generic[_PayloadT],
+    frozen=True,
+):
+    """A notification event that is a frozen pydantic model (`cqrs.NotificationEvent`).
+
+    Example:
+        >>> import cqrs
+        >>> class Joined(cqrs.Response):
+        ...     user_id: str
+        >>> event = cqrs.NotificationEvent[Joined](
+        ...     event_name="joined", payload=Joined(user_id="u1")
+        ... )
+        >>> event.topic
+        'output_topic'
+    """
+
+    event_id: uuid.UUID = pydantic.Field(default_factory=uuid.uuid4)
+    event_timestamp: datetime.datetime = pydantic.Field(default_factory=_now)
+    event_name: str
+    topic: str = pydantic.Field(default_factory=_default_topic)
+    payload: _PayloadT
+
+    def __hash__(self) -> int:
+        return hash(self.event_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class DCEvent(IEvent):
+    """An event that is a frozen dataclass.
+
+    Decorate subclasses with `@dataclasses.dataclass(frozen=True)`.
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        return _serialization.dataclass_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, **kwargs: Any) -> Self:
+        return _serialization.dataclass_from_dict(cls, kwargs)
+
+
+@dataclasses.dataclass(frozen=True)
+class DCDomainEvent(DCEvent, IDomainEvent):
+    """A domain event that is a frozen dataclass."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DCNotificationEvent(DCEvent, INotificationEvent[_PayloadT], Generic[_PayloadT]):
+    """A notification event that is a frozen dataclass (keyword-only fields)."""
+
+    event_name: str
+    payload: _PayloadT
+    event_id: uuid.UUID = dataclasses.field(default_factory=uuid.uuid4)
+    event_timestamp: datetime.datetime = dataclasses.field(default_factory=_now)
+    topic: str = dataclasses.field(default_factory=_default_topic)
+
+    def __hash__(self) -> int:
+        return hash(self.event_id)

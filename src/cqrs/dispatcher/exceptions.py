@@ -1,0 +1,11 @@
+"""The errors raised when a request cannot be dispatched."""
+
+from cqrs._errors import RequestHandlerDoesNotExist, RequestHandlerTypeError
+from cqrs._public import claim
+
+__all__ = (
+    "RequestHandlerDoesNotExist",
+    "RequestHandlerTypeError",
+)
+
+claim(__name__, globals(), __all__)

@@ -1,0 +1,26 @@
+"""Every error the library raises on purpose derives from `CQRSError`."""
+
+from cqrs._errors import (
+    CQRSError,
+    DependencyResolutionError,
+    EventBrokerMissingError,
+    HandlerAlreadyBoundError,
+    HandlerBindingTypeError,
+    InvalidConfigurationError,
+    RequestHandlerDoesNotExist,
+    RequestHandlerTypeError,
+)
+from cqrs._public import claim
+
+__all__ = (
+    "CQRSError",
+    "DependencyResolutionError",
+    "EventBrokerMissingError",
+    "HandlerAlreadyBoundError",
+    "HandlerBindingTypeError",
+    "InvalidConfigurationError",
+    "RequestHandlerDoesNotExist",
+    "RequestHandlerTypeError",
+)
+
+claim(__name__, globals(), __all__)

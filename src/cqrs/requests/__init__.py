@@ -1,0 +1,20 @@
+"""Requests, their handlers and the request map."""
+
+from cqrs._interfaces.handlers import RequestHandler, StreamingRequestHandler
+from cqrs._maps.request_map import RequestMap
+from cqrs._messages.requests import DCRequest, IRequest, PydanticRequest
+from cqrs._public import claim
+
+Request = PydanticRequest
+
+__all__ = (
+    "DCRequest",
+    "IRequest",
+    "PydanticRequest",
+    "Request",
+    "RequestHandler",
+    "RequestMap",
+    "StreamingRequestHandler",
+)
+
+claim(__name__, globals(), __all__)

@@ -1,0 +1,15 @@
+"""Responses: what request handlers return."""
+
+from cqrs._messages.responses import DCResponse, IResponse, PydanticResponse
+from cqrs._public import claim
+
+Response = PydanticResponse
+
+__all__ = (
+    "DCResponse",
+    "IResponse",
+    "PydanticResponse",
+    "Response",
+)
+
+claim(__name__, globals(), __all__)
