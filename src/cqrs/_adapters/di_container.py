@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
-from typing import Any, Final
+from collections.abc import Callable, Iterable
+from typing import Any, Final, cast
 
 import di
 import di.exceptions
@@ -20,6 +20,15 @@ _T = TypeVar("_T")
 
 SCOPES: Final = ("singleton", "request")
 """The scopes a `Dependent` may name: one per container, and one per resolved handler."""
+
+
+def _direct_factory(solved: di.SolvedDependent[_T]) -> Callable[[], _T] | None:
+    if len(solved.dag) != 1:
+        return None
+    call = solved.dependency.call
+    if not isinstance(call, type) or any(solved.dag.values()):
+        return None
+    return call
 
 
 def _name(call: object) -> str:
@@ -40,11 +49,21 @@ class DIContainer:
     `"singleton"` dependencies live as long as this object (until `aclose()`).
     """
 
-    __slots__ = ("_container", "_executor", "_singleton_context", "_singletons", "_solved")
+    __slots__ = (
+        "_container",
+        "_direct",
+        "_executor",
+        "_singleton_context",
+        "_singletons",
+        "_solved",
+    )
 
     def __init__(self, external_container: di.Container | None = None) -> None:
         self._container = external_container if external_container is not None else di.Container()
         self._solved: dict[type[Any], di.SolvedDependent[Any]] = {}
+        # Types whose solved graph is a lone constructor with nothing to inject: the
+        # executor would only call it, so call it directly (the common handler case).
+        self._direct: dict[type[Any], Callable[[], Any]] = {}
         self._executor = AsyncExecutor()
         self._singleton_context: Any = None
         self._singletons: di.ScopeState | None = None
@@ -58,6 +77,7 @@ class DIContainer:
         """Wrap another `di.Container`; graphs solved for the old one are dropped."""
         self._container = container
         self._solved.clear()
+        self._direct.clear()
 
     def prepare(self, types: Iterable[type[Any]]) -> None:
         """Solve and check the graphs of `types` now, so that wiring errors surface early.
@@ -72,9 +92,15 @@ class DIContainer:
 
     async def resolve(self, type_: type[_T], /) -> _T:
         """Build a fresh `type_`, its dependencies injected."""
+        factory = self._direct.get(type_)
+        if factory is not None:
+            return cast("_T", factory())
         solved: di.SolvedDependent[_T] | None = self._solved.get(type_)
         if solved is None:
             solved = self._solve(type_)
+            factory = self._direct.get(type_)
+            if factory is not None:
+                return cast("_T", factory())
         singletons = self._singletons
         if singletons is None:
             singletons = await self._enter_singletons()
@@ -114,4 +140,7 @@ class DIContainer:
                 )
                 raise DependencyResolutionError(msg)
         self._solved[type_] = solved
+        direct = _direct_factory(solved)
+        if direct is not None:
+            self._direct[type_] = direct
         return solved

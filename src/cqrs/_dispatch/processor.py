@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import logging
 from collections.abc import Sequence
-
-import anyio
 
 from cqrs._dispatch.emitter import EventEmitter, EventHandlingFailure, raise_failures
 from cqrs._errors import InvalidConfigurationError
@@ -105,31 +104,89 @@ class EventProcessor:
     async def _parallel(
         self, events: Sequence[IEvent], failures: list[EventHandlingFailure]
     ) -> None:
-        # Workers, not one task per event: at most `limit` tasks exist at once. Each
-        # starts with one event and then takes the next pending one until none is
-        # left; follow-ups join the queue and idle capacity is filled at once.
-        queue = collections.deque(events)
-        active = 0
+        await _ParallelRun(self._emitter, self._limit, events, failures).run()
 
-        async def worker(event: IEvent) -> None:
-            nonlocal active
+
+class _ParallelRun:
+    """One parallel `emit_events` call.
+
+    Workers, not one task per event: at most `limit` emits run at once, and the
+    calling task is the first worker, so a lone event starts no task at all. Each
+    worker takes the next pending event until none is left; follow-ups join the
+    queue and idle capacity is filled as soon as they arrive.
+    """
+
+    __slots__ = (
+        "_active",
+        "_crashes",
+        "_emitter",
+        "_failures",
+        "_limit",
+        "_loop",
+        "_queue",
+        "_tasks",
+    )
+
+    def __init__(
+        self,
+        emitter: EventEmitter,
+        limit: int,
+        events: Sequence[IEvent],
+        failures: list[EventHandlingFailure],
+    ) -> None:
+        self._emitter = emitter
+        self._limit = limit
+        self._queue = collections.deque(events)
+        self._failures = failures
+        self._loop = asyncio.get_running_loop()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._crashes: list[Exception] = []
+        self._active = 1  # the calling task
+
+    async def run(self) -> None:
+        try:
+            first = self._queue.popleft()
+            self._fill()
             try:
-                while True:
-                    outcome = await self._emitter.emit_settled(event)
-                    failures.extend(outcome.failures)
-                    queue.extend(outcome.follow_ups)
-                    fill()
-                    if not queue:
-                        return
-                    event = queue.popleft()
+                await self._work(first)
             finally:
-                active -= 1
+                self._active -= 1
+            while self._tasks:
+                await asyncio.wait(tuple(self._tasks))
+        except BaseException:
+            # Cancelled (or worse): no task may outlive this call.
+            pending = tuple(self._tasks)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            raise
+        if self._crashes:
+            raise self._crashes[0]
 
-        def fill() -> None:
-            nonlocal active
-            while queue and active < self._limit:
-                active += 1
-                task_group.start_soon(worker, queue.popleft())
+    async def _work(self, event: IEvent) -> None:
+        queue = self._queue
+        while True:
+            outcome = await self._emitter.emit_settled(event)
+            if outcome.failures:
+                self._failures.extend(outcome.failures)
+            if outcome.follow_ups:
+                queue.extend(outcome.follow_ups)
+                self._fill()
+            if not queue:
+                return
+            event = queue.popleft()
 
-        async with anyio.create_task_group() as task_group:
-            fill()
+    async def _worker(self, event: IEvent) -> None:
+        try:
+            await self._work(event)
+        except Exception as error:  # noqa: BLE001 - handler errors never get here; re-raised in run()
+            self._crashes.append(error)
+        finally:
+            self._active -= 1
+
+    def _fill(self) -> None:
+        while self._queue and self._active < self._limit:
+            self._active += 1
+            task = self._loop.create_task(self._worker(self._queue.popleft()))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)

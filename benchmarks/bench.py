@@ -1,0 +1,228 @@
+"""Mediator overhead against a direct handler call, measured in one run.
+
+Usage:
+    python benchmarks/bench.py            # full run
+    python benchmarks/bench.py --quick    # a few iterations (CI runs this so it cannot rot)
+
+Prints, per case, the minimum over the repeats in microseconds per operation and the
+ratio to the baseline (a direct `await handler.handle(request)`) of the same run.
+Timings are never asserted: these machines are noisy, so compare ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import di
+from di.dependent import Dependent
+
+import cqrs
+from cqrs.requests import bootstrap
+
+# --- the workload ---------------------------------------------------------------
+
+
+class Pong(cqrs.Response):
+    n: int
+
+
+class Ping(cqrs.Request[Pong]):
+    n: int
+
+
+class PingHandler(cqrs.RequestHandler[Ping, Pong]):
+    async def handle(self, request: Ping) -> Pong:
+        return Pong(n=request.n)
+
+
+class Happened(cqrs.DomainEvent, frozen=True):
+    n: int
+
+
+class HappenedHandler(cqrs.EventHandler[Happened]):
+    async def handle(self, event: Happened) -> None:
+        return None
+
+
+class PingWithEvents(cqrs.Request[Pong]):
+    n: int
+
+
+class PingWithEventsHandler(cqrs.RequestHandler[PingWithEvents, Pong]):
+    def __init__(self) -> None:
+        self._events: list[cqrs.IEvent] = []
+
+    @property
+    def events(self) -> list[cqrs.IEvent]:
+        return self._events
+
+    async def handle(self, request: PingWithEvents) -> Pong:
+        self._events = [Happened(n=request.n), Happened(n=request.n + 1)]
+        return Pong(n=request.n)
+
+
+class Count(cqrs.Request[Pong]):
+    items: int
+
+
+class CountHandler(cqrs.StreamingRequestHandler[Count, Pong]):
+    def __init__(self) -> None:
+        self._events: list[cqrs.IEvent] = []
+
+    @property
+    def events(self) -> list[cqrs.IEvent]:
+        return self._events
+
+    def clear_events(self) -> None:
+        self._events = []
+
+    async def handle(self, request: Count) -> AsyncIterator[Pong]:
+        for n in range(request.items):
+            self._events.append(Happened(n=n))
+            yield Pong(n=n)
+
+
+class Clock:
+    pass
+
+
+class Users:
+    pass
+
+
+class Mailer:
+    pass
+
+
+class PingWithDeps(cqrs.Request[Pong]):
+    n: int
+
+
+class PingWithDepsHandler(cqrs.RequestHandler[PingWithDeps, Pong]):
+    def __init__(self, clock: Clock, users: Users, mailer: Mailer) -> None:
+        self._deps = (clock, users, mailer)
+
+    async def handle(self, request: PingWithDeps) -> Pong:
+        return Pong(n=request.n)
+
+
+def requests_mapper(mapper: cqrs.RequestMap) -> None:
+    mapper.bind(Ping, PingHandler)
+    mapper.bind(PingWithEvents, PingWithEventsHandler)
+    mapper.bind(PingWithDeps, PingWithDepsHandler)
+
+
+def streams_mapper(mapper: cqrs.RequestMap) -> None:
+    mapper.bind(Count, CountHandler)
+
+
+def events_mapper(mapper: cqrs.EventMap) -> None:
+    mapper.bind(Happened, HappenedHandler)
+
+
+def container() -> di.Container:
+    c = di.Container()
+    c.bind(di.bind_by_type(Dependent(Clock, scope="singleton"), Clock))
+    c.bind(di.bind_by_type(Dependent(Users, scope="request"), Users))
+    return c
+
+
+# --- measuring ------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Result:
+    name: str
+    per_op_us: float
+    ratio: float | None = None
+
+
+async def best_of(repeats: int, loops: int, op: Callable[[], Awaitable[object]]) -> float:
+    """Minimum over `repeats` of the mean time per call of `op`, in µs."""
+    for _ in range(min(loops, 100)):  # warm-up
+        await op()
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(loops):
+            await op()
+        best = min(best, (time.perf_counter() - started) / loops)
+    return best * 1e6
+
+
+async def measure(repeats: int, loops: int, stream_items: int) -> list[Result]:
+    mediator = bootstrap.bootstrap(
+        di_container=container(),
+        commands_mapper=requests_mapper,
+        domain_events_mapper=events_mapper,
+        max_concurrent_event_handlers=4,
+        concurrent_event_handle_enable=True,
+    )
+    streaming = bootstrap.bootstrap_streaming(
+        di_container=container(),
+        commands_mapper=streams_mapper,
+        domain_events_mapper=events_mapper,
+        max_concurrent_event_handlers=4,
+        concurrent_event_handle_enable=True,
+    )
+    handler = PingHandler()
+    ping = Ping(n=1)
+    ping_events = PingWithEvents(n=1)
+    ping_deps = PingWithDeps(n=1)
+
+    async def drain() -> None:
+        async for _ in streaming.stream(Count(items=stream_items)):
+            pass
+
+    baseline = await best_of(repeats, loops, lambda: handler.handle(ping))
+    results = [Result("baseline: await handler.handle(request)", baseline, 1.0)]
+    cases: list[tuple[str, int, int, Callable[[], Awaitable[object]]]] = [
+        ("send() through bootstrap(), default middleware", loops, 1, lambda: mediator.send(ping)),
+        ("send() raising 2 domain events, parallel, limit 4", loops, 1, lambda: mediator.send(ping_events)),
+        (f"stream of {stream_items} items, 1 event each (per item)", max(1, repeats and 1), stream_items, drain),
+        ("send() to a handler with 3 di dependencies", loops, 1, lambda: mediator.send(ping_deps)),
+    ]
+    for name, case_loops, per_call, op in cases:
+        per_op = await best_of(repeats, case_loops, op) / per_call
+        results.append(Result(name, per_op, per_op / baseline))
+    return results
+
+
+def import_time_ms(repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        out = subprocess.run(
+            [sys.executable, "-c", "import time; s = time.perf_counter(); import cqrs; print(time.perf_counter() - s)"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        best = min(best, float(out.stdout))
+    return best * 1e3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="few iterations, to check the script runs")
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    repeats = 2 if args.quick else max(5, args.repeats)
+    loops = 200 if args.quick else 20_000
+    stream_items = 200 if args.quick else 10_000
+    results = asyncio.run(measure(repeats, loops, stream_items))
+    print(f"min of {repeats} repeats; ratio = case / baseline in this run\n")
+    print(f"{'case':<58} {'us/op':>10} {'ratio':>8}")
+    for r in results:
+        ratio = f"{r.ratio:.1f}x" if r.ratio is not None else ""
+        print(f"{r.name:<58} {r.per_op_us:>10.2f} {ratio:>8}")
+    print(f"{'import cqrs (fresh interpreter), ms':<58} {import_time_ms(repeats):>10.1f}")
+
+
+if __name__ == "__main__":
+    main()
