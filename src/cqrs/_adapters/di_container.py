@@ -23,9 +23,12 @@ SCOPES: Final = ("singleton", "request")
 
 
 def _direct_factory(solved: di.SolvedDependent[_T]) -> Callable[[], _T] | None:
-    if len(solved.dag) != 1:
+    # Only a request-scoped lone constructor: di would build a new one per resolve,
+    # exactly like calling it. A singleton (or any other scope) keeps di's caching.
+    dependency = solved.dependency
+    if len(solved.dag) != 1 or dependency.scope != "request":
         return None
-    call = solved.dependency.call
+    call = dependency.call
     if not isinstance(call, type) or any(solved.dag.values()):
         return None
     return call
