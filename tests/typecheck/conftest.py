@@ -1,0 +1,3 @@
+"""The case files are type-checked, never imported or run (some fail at run time on purpose)."""
+
+collect_ignore_glob = ["cases/*"]
