@@ -353,7 +353,10 @@ def test_import_cqrs_imports_only_its_runtime_dependencies(imported_by_cqrs: set
 
 
 def test_importing_every_public_module_adds_no_integration() -> None:
-    stmt = "; ".join(f"import {name}" for name in PUBLIC_MODULES)
+    # cqrs.integrations.<framework> modules are the one place that imports a framework.
+    stmt = "; ".join(
+        f"import {name}" for name in PUBLIC_MODULES if not name.startswith("cqrs.integrations.")
+    )
 
     imported = _top_level_modules_after(stmt)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import logging
 from collections.abc import Sequence
 
 from cqrs._dispatch.emitter import EventEmitter, EventHandlingFailure, raise_failures
+from cqrs._dispatch.slots import Slots
 from cqrs._errors import InvalidConfigurationError
 from cqrs._maps._introspect import type_name
 from cqrs._maps.event_map import EventMap
@@ -16,6 +18,13 @@ from cqrs._messages.events import IEvent
 __all__ = ("EventProcessor", "check_limit")
 
 logger = logging.getLogger("cqrs")
+
+# The processors whose slot the current task holds. An event handler that sends a
+# request through the same mediator must not wait for a slot it holds itself (with a
+# limit of 1 that would never end): its events run inline, in the slot it has.
+_holding: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
+    "cqrs_holding_event_slots", default=frozenset()
+)
 
 
 def check_limit(max_concurrent_event_handlers: object) -> int:
@@ -41,8 +50,9 @@ class EventProcessor:
     """Processes events and their follow-ups, one at a time or in parallel.
 
     Sequential mode goes breadth-first: the events in order, then their follow-ups.
-    Parallel mode runs at most `max_concurrent_event_handlers` emits at once (a hard
-    bound) and starts each follow-up as soon as its parent has finished.
+    Parallel mode runs at most `max_concurrent_event_handlers` emits at once across
+    every call of this processor (so across all the requests and streams of one
+    mediator: a hard bound) and starts each follow-up as soon as its parent finishes.
 
     In both modes a failing handler never stops the others. The failures are logged
     at ERROR on the `"cqrs"` logger, or, with `propagate_event_errors=True`, raised
@@ -50,7 +60,7 @@ class EventProcessor:
     No task outlives `emit_events`.
     """
 
-    __slots__ = ("_concurrent", "_emitter", "_event_map", "_limit", "_propagate")
+    __slots__ = ("_concurrent", "_emitter", "_event_map", "_limit", "_propagate", "_slots")
 
     def __init__(
         self,
@@ -63,6 +73,7 @@ class EventProcessor:
         self._event_map = event_map
         self._emitter = event_emitter
         self._limit = check_limit(max_concurrent_event_handlers)
+        self._slots = Slots(self._limit)
         self._concurrent = concurrent_event_handle_enable
         self._propagate = propagate_event_errors
 
@@ -76,10 +87,13 @@ class EventProcessor:
         if not events:
             return
         failures: list[EventHandlingFailure] = []
-        if self._concurrent:
-            await self._parallel(events, failures)
-        else:
+        if not self._concurrent:
             await self._sequential(events, failures)
+        elif id(self) in _holding.get():
+            # Re-entered from one of our own event handlers: stay in its slot.
+            await self._sequential(events, failures)
+        else:
+            await _ParallelRun(self._emitter, self._slots, id(self), events, failures).run()
         if not failures:
             return
         if self._propagate:
@@ -101,56 +115,62 @@ class EventProcessor:
             queue.extend(outcome.follow_ups)
             failures.extend(outcome.failures)
 
-    async def _parallel(
-        self, events: Sequence[IEvent], failures: list[EventHandlingFailure]
-    ) -> None:
-        await _ParallelRun(self._emitter, self._limit, events, failures).run()
-
 
 class _ParallelRun:
     """One parallel `emit_events` call.
 
-    Workers, not one task per event: at most `limit` emits run at once, and the
-    calling task is the first worker, so a lone event starts no task at all. Each
-    worker takes the next pending event until none is left; follow-ups join the
-    queue and idle capacity is filled as soon as they arrive.
+    Workers, not one task per event: every worker holds one of the processor's
+    slots, and the calling task is the first worker, so a lone event starts no task
+    at all. Each worker takes the next pending event until none is left; follow-ups
+    join the queue, and free slots are taken for more workers as soon as there is
+    work for them.
     """
 
     __slots__ = (
-        "_active",
         "_crashes",
         "_emitter",
         "_failures",
-        "_limit",
         "_loop",
+        "_owner",
         "_queue",
+        "_slots",
         "_tasks",
     )
 
     def __init__(
         self,
         emitter: EventEmitter,
-        limit: int,
+        slots: Slots,
+        owner: int,
         events: Sequence[IEvent],
         failures: list[EventHandlingFailure],
     ) -> None:
         self._emitter = emitter
-        self._limit = limit
+        self._slots = slots
         self._queue = collections.deque(events)
         self._failures = failures
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[None]] = set()
         self._crashes: list[Exception] = []
-        self._active = 1  # the calling task
+        self._owner = owner
 
     async def run(self) -> None:
+        # Workers are started from this context, so they inherit the mark too.
+        token = _holding.set(_holding.get() | {self._owner})
         try:
-            first = self._queue.popleft()
-            self._fill()
+            await self._run()
+        finally:
+            _holding.reset(token)
+
+    async def _run(self) -> None:
+        try:
+            await self._slots.acquire()
             try:
+                first = self._queue.popleft()
+                self._fill()
                 await self._work(first)
             finally:
-                self._active -= 1
+                self._slots.release()
             while self._tasks:
                 await asyncio.wait(tuple(self._tasks))
         except BaseException:
@@ -171,10 +191,10 @@ class _ParallelRun:
                 self._failures.extend(outcome.failures)
             if outcome.follow_ups:
                 queue.extend(outcome.follow_ups)
-                self._fill()
             if not queue:
                 return
             event = queue.popleft()
+            self._fill()
 
     async def _worker(self, event: IEvent) -> None:
         try:
@@ -182,11 +202,10 @@ class _ParallelRun:
         except Exception as error:  # noqa: BLE001 - handler errors never get here; re-raised in run()
             self._crashes.append(error)
         finally:
-            self._active -= 1
+            self._slots.release()
 
     def _fill(self) -> None:
-        while self._queue and self._active < self._limit:
-            self._active += 1
+        while self._queue and self._slots.try_acquire():
             task = self._loop.create_task(self._worker(self._queue.popleft()))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
