@@ -1,0 +1,168 @@
+"""The event concurrency limit is shared by every call of one mediator."""
+
+from __future__ import annotations
+
+import asyncio
+
+import di
+
+import cqrs
+
+
+class Done(cqrs.Response):
+    n: int
+
+
+class Work(cqrs.Request[Done]):
+    n: int
+
+
+class Nested(cqrs.Request[Done]):
+    n: int
+
+
+class Happened(cqrs.DomainEvent, frozen=True):
+    n: int
+
+
+class NestedHappened(cqrs.DomainEvent, frozen=True):
+    n: int
+
+
+class Gate:
+    """Counts handlers inside; lets them out only once `release` is set."""
+
+    def __init__(self) -> None:
+        self.inside = 0
+        self.peak = 0
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def visit(self) -> None:
+        self.inside += 1
+        self.peak = max(self.peak, self.inside)
+        self.entered.set()
+        try:
+            await self.release.wait()
+        finally:
+            self.inside -= 1
+
+
+GATE = Gate()
+NESTED_SEEN: list[int] = []
+
+
+class WorkHandler(cqrs.RequestHandler[Work, Done]):
+    def __init__(self) -> None:
+        self._events: list[cqrs.IEvent] = []
+
+    @property
+    def events(self) -> list[cqrs.IEvent]:
+        return self._events
+
+    async def handle(self, request: Work) -> Done:
+        self._events = [Happened(n=request.n), Happened(n=request.n + 100)]
+        return Done(n=request.n)
+
+
+class HappenedHandler(cqrs.EventHandler[Happened]):
+    async def handle(self, event: Happened) -> None:
+        await GATE.visit()
+
+
+def build(limit: int) -> cqrs.RequestMediator:
+    requests = cqrs.RequestMap()
+    requests.bind(Work, WorkHandler)
+    events = cqrs.EventMap()
+    events.bind(Happened, HappenedHandler)
+    return cqrs.RequestMediator(
+        requests,
+        cqrs.DIContainer(di.Container()),
+        event_map=events,
+        max_concurrent_event_handlers=limit,
+    )
+
+
+async def test_concurrent_sends_share_the_limit() -> None:
+    global GATE  # noqa: PLW0603 - the handlers are built by the container
+    GATE = Gate()
+    mediator = build(limit=3)
+    sends = [asyncio.create_task(mediator.send(Work(n=n))) for n in range(10)]
+    while GATE.inside < 3:
+        GATE.entered.clear()
+        await GATE.entered.wait()
+    # Let every other task run as far as it can: none may get past the limit.
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert GATE.inside == 3
+    GATE.release.set()
+    results = await asyncio.gather(*sends)
+    assert [r.n for r in results] == list(range(10))
+    assert GATE.peak == 3
+
+
+class NestedHandler(cqrs.RequestHandler[Nested, Done]):
+    def __init__(self) -> None:
+        self._events: list[cqrs.IEvent] = []
+
+    @property
+    def events(self) -> list[cqrs.IEvent]:
+        return self._events
+
+    async def handle(self, request: Nested) -> Done:
+        self._events = [NestedHappened(n=request.n)]
+        return Done(n=request.n)
+
+
+MEDIATOR: cqrs.RequestMediator | None = None
+
+
+class SendsAgainHandler(cqrs.EventHandler[Happened]):
+    async def handle(self, event: Happened) -> None:
+        assert MEDIATOR is not None
+        await MEDIATOR.send(Nested(n=event.n))
+
+
+class NestedHappenedHandler(cqrs.EventHandler[NestedHappened]):
+    async def handle(self, event: NestedHappened) -> None:
+        NESTED_SEEN.append(event.n)
+
+
+async def test_an_event_handler_sending_through_the_same_mediator_does_not_deadlock() -> None:
+    global MEDIATOR  # noqa: PLW0603 - the handler reaches the mediator it runs under
+    requests = cqrs.RequestMap()
+    requests.bind(Work, WorkHandler)
+    requests.bind(Nested, NestedHandler)
+    events = cqrs.EventMap()
+    events.bind(Happened, SendsAgainHandler)
+    events.bind(NestedHappened, NestedHappenedHandler)
+    MEDIATOR = cqrs.RequestMediator(
+        requests,
+        cqrs.DIContainer(di.Container()),
+        event_map=events,
+        max_concurrent_event_handlers=1,
+        propagate_event_errors=True,
+    )
+    NESTED_SEEN.clear()
+    result = await asyncio.wait_for(MEDIATOR.send(Work(n=1)), timeout=5)
+    assert result.n == 1
+    assert sorted(NESTED_SEEN) == [1, 101]
+
+
+async def test_a_mediator_serves_several_event_loops() -> None:
+    # Used from fresh loops, one after the other: nothing may bind to the first one.
+    global GATE  # noqa: PLW0603 - the handlers are built by the container
+    GATE = Gate()
+    GATE.release.set()
+    mediator = build(limit=1)
+
+    def run_once() -> int:
+        async def go() -> int:
+            sends = [mediator.send(Work(n=n)) for n in range(3)]
+            return len(await asyncio.gather(*sends))
+
+        return asyncio.run(go())
+
+    loop = asyncio.get_running_loop()
+    assert await loop.run_in_executor(None, run_once) == 3
+    assert await loop.run_in_executor(None, run_once) == 3
