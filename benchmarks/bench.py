@@ -184,8 +184,13 @@ async def measure(repeats: int, loops: int, stream_items: int) -> list[Result]:
     results = [Result("baseline: await handler.handle(request)", baseline, 1.0)]
     cases: list[tuple[str, int, int, Callable[[], Awaitable[object]]]] = [
         ("send() through bootstrap(), default middleware", loops, 1, lambda: mediator.send(ping)),
-        ("send() raising 2 domain events, parallel, limit 4", loops, 1, lambda: mediator.send(ping_events)),
-        (f"stream of {stream_items} items, 1 event each (per item)", max(1, repeats and 1), stream_items, drain),
+        (
+            "send() raising 2 domain events, parallel, limit 4",
+            loops,
+            1,
+            lambda: mediator.send(ping_events),
+        ),
+        (f"stream of {stream_items} items, 1 event each (per item)", 1, stream_items, drain),
         ("send() to a handler with 3 di dependencies", loops, 1, lambda: mediator.send(ping_deps)),
     ]
     for name, case_loops, per_call, op in cases:
@@ -198,7 +203,11 @@ def import_time_ms(repeats: int) -> float:
     best = float("inf")
     for _ in range(repeats):
         out = subprocess.run(
-            [sys.executable, "-c", "import time; s = time.perf_counter(); import cqrs; print(time.perf_counter() - s)"],
+            [
+                sys.executable,
+                "-c",
+                "import time; s = time.perf_counter(); import cqrs; print(time.perf_counter() - s)",
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -208,8 +217,12 @@ def import_time_ms(repeats: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="few iterations, to check the script runs")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="few iterations, to check the script runs"
+    )
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     repeats = 2 if args.quick else max(5, args.repeats)
