@@ -127,7 +127,8 @@ class EventEmitter:
         return handler.events
 
     async def _publish(self, event: INotificationEvent[Any]) -> EmitOutcome:
-        broker_name = type_name(type(self._message_broker))
+        broker = self._message_broker
+        broker_name = "message broker" if broker is None else type_name(type(broker))
         try:
             if self._message_broker is None:
                 msg = (
