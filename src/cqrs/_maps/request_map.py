@@ -62,11 +62,13 @@ class RequestMap(Mapping[type[IRequest[Any]], AnyRequestHandlerType]):
     def __init__(self) -> None:
         self._registry: dict[type[IRequest[Any]], AnyRequestHandlerType] = {}
 
+    # pyright explains a failed call with its last overload: the plain handler,
+    # the common case, goes last so that the explanation names it.
     @overload
     def bind(
         self,
         request_type: RequestClass[_ReqT, _ResT],
-        handler_type: type[RequestHandler[_ReqT, _ResT]],
+        handler_type: type[StreamingRequestHandler[_ReqT, _ResT]],
         /,
     ) -> None: ...
 
@@ -74,7 +76,7 @@ class RequestMap(Mapping[type[IRequest[Any]], AnyRequestHandlerType]):
     def bind(
         self,
         request_type: RequestClass[_ReqT, _ResT],
-        handler_type: type[StreamingRequestHandler[_ReqT, _ResT]],
+        handler_type: type[RequestHandler[_ReqT, _ResT]],
         /,
     ) -> None: ...
 
