@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from typing_extensions import TypeVar
+
 from cqrs._adapters.devnull import DevnullMessageBroker
 from cqrs._bootstrap._common import (
     AnyContainer,
@@ -50,6 +52,9 @@ def setup_event_emitter(
     )
 
 
+_MediatorT = TypeVar("_MediatorT", RequestMediator, StreamingRequestMediator)
+
+
 def setup_mediator(
     event_emitter: EventEmitter,
     container: Resolver,
@@ -62,14 +67,15 @@ def setup_mediator(
     propagate_event_errors: bool = False,
 ) -> RequestMediator:
     """Build a `RequestMediator` from mappers and an existing emitter."""
-    return RequestMediator(
-        build_request_map(commands_mapper, queries_mapper),
+    return _setup(
+        RequestMediator,
+        event_emitter,
         container,
-        event_emitter=event_emitter,
-        middleware_chain=build_middleware_chain(middlewares),
-        max_concurrent_event_handlers=max_concurrent_event_handlers,
-        concurrent_event_handle_enable=concurrent_event_handle_enable,
-        propagate_event_errors=propagate_event_errors,
+        middlewares,
+        (commands_mapper, queries_mapper),
+        max_concurrent_event_handlers,
+        concurrent_event_handle_enable,
+        propagate_event_errors,
     )
 
 
@@ -85,14 +91,15 @@ def setup_streaming_mediator(
     propagate_event_errors: bool = False,
 ) -> StreamingRequestMediator:
     """Build a `StreamingRequestMediator` from mappers and an existing emitter."""
-    return StreamingRequestMediator(
-        build_request_map(commands_mapper, queries_mapper),
+    return _setup(
+        StreamingRequestMediator,
+        event_emitter,
         container,
-        event_emitter=event_emitter,
-        middleware_chain=build_middleware_chain(middlewares),
-        max_concurrent_event_handlers=max_concurrent_event_handlers,
-        concurrent_event_handle_enable=concurrent_event_handle_enable,
-        propagate_event_errors=propagate_event_errors,
+        middlewares,
+        (commands_mapper, queries_mapper),
+        max_concurrent_event_handlers,
+        concurrent_event_handle_enable,
+        propagate_event_errors,
     )
 
 
@@ -118,21 +125,18 @@ def bootstrap(
         DependencyResolutionError: a handler's dependencies cannot be built.
         InvalidConfigurationError: `max_concurrent_event_handlers` is below 1.
     """
-    run_startup(on_startup)
-    container = wrap_container(di_container)
-    emitter = setup_event_emitter(container, domain_events_mapper, message_broker)
-    mediator = setup_mediator(
-        emitter,
-        container,
+    return _bootstrap(
+        RequestMediator,
+        di_container,
+        message_broker,
         middlewares,
-        commands_mapper=commands_mapper,
-        queries_mapper=queries_mapper,
-        max_concurrent_event_handlers=max_concurrent_event_handlers,
-        concurrent_event_handle_enable=concurrent_event_handle_enable,
-        propagate_event_errors=propagate_event_errors,
+        (commands_mapper, queries_mapper),
+        domain_events_mapper,
+        on_startup,
+        max_concurrent_event_handlers,
+        concurrent_event_handle_enable,
+        propagate_event_errors,
     )
-    prepare_handlers(container, all_handler_types(mediator.request_map, emitter.event_map))
-    return mediator
 
 
 def bootstrap_streaming(
@@ -148,18 +152,65 @@ def bootstrap_streaming(
     propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - as above
 ) -> StreamingRequestMediator:
     """Set up a `StreamingRequestMediator` in one call (see `bootstrap`)."""
+    return _bootstrap(
+        StreamingRequestMediator,
+        di_container,
+        message_broker,
+        middlewares,
+        (commands_mapper, queries_mapper),
+        domain_events_mapper,
+        on_startup,
+        max_concurrent_event_handlers,
+        concurrent_event_handle_enable,
+        propagate_event_errors,
+    )
+
+
+def _bootstrap(
+    mediator_type: type[_MediatorT],
+    di_container: AnyContainer,
+    message_broker: MessageBroker | None,
+    middlewares: Sequence[Middleware] | None,
+    requests_mappers: tuple[RequestsMapper | None, ...],
+    domain_events_mapper: EventsMapper | None,
+    on_startup: Sequence[StartupHook] | None,
+    max_concurrent_event_handlers: int,
+    concurrent_event_handle_enable: bool,  # noqa: FBT001 - mirrors the public parameters
+    propagate_event_errors: bool,  # noqa: FBT001 - as above
+) -> _MediatorT:
     run_startup(on_startup)
     container = wrap_container(di_container)
     emitter = setup_event_emitter(container, domain_events_mapper, message_broker)
-    mediator = setup_streaming_mediator(
+    mediator = _setup(
+        mediator_type,
         emitter,
         container,
         middlewares,
-        commands_mapper=commands_mapper,
-        queries_mapper=queries_mapper,
+        requests_mappers,
+        max_concurrent_event_handlers,
+        concurrent_event_handle_enable,
+        propagate_event_errors,
+    )
+    prepare_handlers(container, all_handler_types(mediator.request_map, emitter.event_map))
+    return mediator
+
+
+def _setup(
+    mediator_type: type[_MediatorT],
+    event_emitter: EventEmitter,
+    container: Resolver,
+    middlewares: Sequence[Middleware] | None,
+    mappers: tuple[RequestsMapper | None, ...],
+    max_concurrent_event_handlers: int,
+    concurrent_event_handle_enable: bool,  # noqa: FBT001 - mirrors the public parameters
+    propagate_event_errors: bool,  # noqa: FBT001 - as above
+) -> _MediatorT:
+    return mediator_type(
+        build_request_map(*mappers),
+        container,
+        event_emitter=event_emitter,
+        middleware_chain=build_middleware_chain(middlewares),
         max_concurrent_event_handlers=max_concurrent_event_handlers,
         concurrent_event_handle_enable=concurrent_event_handle_enable,
         propagate_event_errors=propagate_event_errors,
     )
-    prepare_handlers(container, all_handler_types(mediator.request_map, emitter.event_map))
-    return mediator
