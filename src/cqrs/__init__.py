@@ -19,22 +19,19 @@ from cqrs._messages.events import (
     DCDomainEvent,
     DCEvent,
     DCNotificationEvent,
+    DomainEvent,
+    Event,
     IDomainEvent,
     IEvent,
     INotificationEvent,
+    NotificationEvent,
     PydanticDomainEvent,
     PydanticEvent,
     PydanticNotificationEvent,
 )
-from cqrs._messages.requests import DCRequest, IRequest, PydanticRequest
-from cqrs._messages.responses import DCResponse, IResponse, PydanticResponse
+from cqrs._messages.requests import DCRequest, IRequest, PydanticRequest, Request
+from cqrs._messages.responses import DCResponse, IResponse, PydanticResponse, Response
 from cqrs._public import claim
-
-Request = PydanticRequest
-Response = PydanticResponse
-Event = PydanticEvent
-DomainEvent = PydanticDomainEvent
-NotificationEvent = PydanticNotificationEvent
 
 __all__ = (
     "CQRSError",

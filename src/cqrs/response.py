@@ -1,9 +1,7 @@
 """Responses: what request handlers return."""
 
-from cqrs._messages.responses import DCResponse, IResponse, PydanticResponse
+from cqrs._messages.responses import DCResponse, IResponse, PydanticResponse, Response
 from cqrs._public import claim
-
-Response = PydanticResponse
 
 __all__ = (
     "DCResponse",

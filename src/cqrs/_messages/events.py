@@ -155,3 +155,9 @@ class DCNotificationEvent(DCEvent, INotificationEvent[_PayloadT], Generic[_Paylo
 
     def __hash__(self) -> int:
         return hash(self.event_id)
+
+
+# The python-cqrs names: the pydantic variants are the defaults.
+Event = PydanticEvent
+DomainEvent = PydanticDomainEvent
+NotificationEvent = PydanticNotificationEvent

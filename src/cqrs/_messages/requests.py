@@ -92,3 +92,7 @@ class DCRequest(IRequest[_ResT], Generic[_ResT]):
     @classmethod
     def from_dict(cls, **kwargs: Any) -> Self:
         return _serialization.dataclass_from_dict(cls, kwargs)
+
+
+# The python-cqrs name: the pydantic variant is the default.
+Request = PydanticRequest

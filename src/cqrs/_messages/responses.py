@@ -46,3 +46,7 @@ class DCResponse(IResponse):
     @classmethod
     def from_dict(cls, **kwargs: Any) -> Self:
         return _serialization.dataclass_from_dict(cls, kwargs)
+
+
+# The python-cqrs name: the pydantic variant is the default.
+Response = PydanticResponse

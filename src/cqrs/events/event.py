@@ -4,18 +4,17 @@ from cqrs._messages.events import (
     DCDomainEvent,
     DCEvent,
     DCNotificationEvent,
+    DomainEvent,
+    Event,
     IDomainEvent,
     IEvent,
     INotificationEvent,
+    NotificationEvent,
     PydanticDomainEvent,
     PydanticEvent,
     PydanticNotificationEvent,
 )
 from cqrs._public import claim
-
-Event = PydanticEvent
-DomainEvent = PydanticDomainEvent
-NotificationEvent = PydanticNotificationEvent
 
 __all__ = (
     "DCDomainEvent",

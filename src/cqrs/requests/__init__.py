@@ -2,10 +2,8 @@
 
 from cqrs._interfaces.handlers import RequestHandler, StreamingRequestHandler
 from cqrs._maps.request_map import RequestMap
-from cqrs._messages.requests import DCRequest, IRequest, PydanticRequest
+from cqrs._messages.requests import DCRequest, IRequest, PydanticRequest, Request
 from cqrs._public import claim
-
-Request = PydanticRequest
 
 __all__ = (
     "DCRequest",

@@ -1,9 +1,7 @@
 """Requests: commands and queries."""
 
-from cqrs._messages.requests import DCRequest, IRequest, PydanticRequest
+from cqrs._messages.requests import DCRequest, IRequest, PydanticRequest, Request
 from cqrs._public import claim
-
-Request = PydanticRequest
 
 __all__ = (
     "DCRequest",
