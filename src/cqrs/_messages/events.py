@@ -156,6 +156,13 @@ class DCNotificationEvent(DCEvent, INotificationEvent[_PayloadT], Generic[_Paylo
     def __hash__(self) -> int:
         return hash(self.event_id)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # `@dataclass(frozen=True)` on a subclass would replace the hash with one over
+        # every field (failing on dict payloads); one defined in the class body is kept.
+        if "__hash__" not in cls.__dict__:
+            type.__setattr__(cls, "__hash__", DCNotificationEvent.__hash__)
+
 
 # The python-cqrs names: the pydantic variants are the defaults.
 Event = PydanticEvent
