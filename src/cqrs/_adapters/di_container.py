@@ -9,7 +9,7 @@ from typing import Any, Final, cast
 import di
 import di.exceptions
 from di.dependent import Dependent
-from di.executors import AsyncExecutor
+from di.executors import AsyncExecutor, SyncExecutor
 from typing_extensions import TypeVar, is_protocol
 
 from cqrs._errors import DependencyResolutionError
@@ -32,6 +32,10 @@ def _direct_factory(solved: di.SolvedDependent[_T]) -> Callable[[], _T] | None:
     if not isinstance(call, type) or any(solved.dag.values()):
         return None
     return call
+
+
+def _is_async(call: object) -> bool:
+    return inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
 
 
 def _name(call: object) -> str:
@@ -59,6 +63,8 @@ class DIContainer:
         "_singleton_context",
         "_singletons",
         "_solved",
+        "_sync",
+        "_sync_executor",
     )
 
     def __init__(self, external_container: di.Container | None = None) -> None:
@@ -68,6 +74,8 @@ class DIContainer:
         # executor would only call it, so call it directly (the common handler case).
         self._direct: dict[type[Any], Callable[[], Any]] = {}
         self._executor = AsyncExecutor()
+        self._sync_executor = SyncExecutor()
+        self._sync: set[type[Any]] = set()
         self._singleton_context: Any = None
         self._singletons: di.ScopeState | None = None
 
@@ -81,6 +89,7 @@ class DIContainer:
         self._container = container
         self._solved.clear()
         self._direct.clear()
+        self._sync.clear()
 
     def prepare(self, types: Iterable[type[Any]]) -> None:
         """Solve and check the graphs of `types` now, so that wiring errors surface early.
@@ -107,6 +116,10 @@ class DIContainer:
         singletons = self._singletons
         if singletons is None:
             singletons = await self._enter_singletons()
+        if type_ in self._sync:
+            # Nothing async in the graph: di's sync executor skips the coroutine machinery.
+            with singletons.enter_scope("request") as state:
+                return solved.execute_sync(self._sync_executor, state)
         async with singletons.enter_scope("request") as state:
             return await solved.execute_async(self._executor, state)
 
@@ -143,6 +156,8 @@ class DIContainer:
                 )
                 raise DependencyResolutionError(msg)
         self._solved[type_] = solved
+        if not any(_is_async(dependent.call) for dependent in solved.dag):
+            self._sync.add(type_)
         direct = _direct_factory(solved)
         if direct is not None:
             self._direct[type_] = direct

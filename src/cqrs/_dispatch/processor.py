@@ -127,12 +127,14 @@ class _ParallelRun:
     """
 
     __slots__ = (
+        "_all_done",
         "_crashes",
         "_emitter",
         "_failures",
         "_loop",
         "_owner",
         "_queue",
+        "_running",
         "_slots",
         "_tasks",
     )
@@ -153,6 +155,8 @@ class _ParallelRun:
         self._tasks: set[asyncio.Task[None]] = set()
         self._crashes: list[Exception] = []
         self._owner = owner
+        self._running = 0  # worker tasks not finished yet
+        self._all_done: asyncio.Future[None] | None = None  # set when they all are
 
     async def run(self) -> None:
         # Workers are started from this context, so they inherit the mark too.
@@ -171,8 +175,9 @@ class _ParallelRun:
                 await self._work(first)
             finally:
                 self._slots.release()
-            while self._tasks:
-                await asyncio.wait(tuple(self._tasks))
+            if self._tasks:
+                self._all_done = self._loop.create_future()
+                await self._all_done
         except BaseException:
             # Cancelled (or worse): no task may outlive this call.
             pending = tuple(self._tasks)
@@ -203,9 +208,13 @@ class _ParallelRun:
             self._crashes.append(error)
         finally:
             self._slots.release()
+            self._running -= 1
+            if not self._running and self._all_done is not None and not self._all_done.done():
+                self._all_done.set_result(None)
 
     def _fill(self) -> None:
         while self._queue and self._slots.try_acquire():
+            self._running += 1
             task = self._loop.create_task(self._worker(self._queue.popleft()))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
