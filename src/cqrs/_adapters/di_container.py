@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Final, cast
 
 import di
 import di.exceptions
+from di.api.dependencies import CacheKey
 from di.dependent import Dependent
-from di.executors import AsyncExecutor, SyncExecutor
+from di.executors import AsyncExecutor
 from typing_extensions import TypeVar, is_protocol
 
+from cqrs._adapters._di_plan import MISSING, Plan, compile_plan
 from cqrs._errors import DependencyResolutionError
 
 __all__ = ("DIContainer",)
@@ -20,22 +22,6 @@ _T = TypeVar("_T")
 
 SCOPES: Final = ("singleton", "request")
 """The scopes a `Dependent` may name: one per container, and one per resolved handler."""
-
-
-def _direct_factory(solved: di.SolvedDependent[_T]) -> Callable[[], _T] | None:
-    # Only a request-scoped lone constructor: di would build a new one per resolve,
-    # exactly like calling it. A singleton (or any other scope) keeps di's caching.
-    dependency = solved.dependency
-    if len(solved.dag) != 1 or dependency.scope != "request":
-        return None
-    call = dependency.call
-    if not isinstance(call, type) or any(solved.dag.values()):
-        return None
-    return call
-
-
-def _is_async(call: object) -> bool:
-    return inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
 
 
 def _name(call: object) -> str:
@@ -58,24 +44,22 @@ class DIContainer:
 
     __slots__ = (
         "_container",
-        "_direct",
         "_executor",
+        "_plans",
         "_singleton_context",
+        "_singleton_values",
         "_singletons",
         "_solved",
-        "_sync",
-        "_sync_executor",
     )
 
     def __init__(self, external_container: di.Container | None = None) -> None:
         self._container = external_container if external_container is not None else di.Container()
         self._solved: dict[type[Any], di.SolvedDependent[Any]] = {}
-        # Types whose solved graph is a lone constructor with nothing to inject: the
-        # executor would only call it, so call it directly (the common handler case).
-        self._direct: dict[type[Any], Callable[[], Any]] = {}
+        # Graphs of plain constructors (the common handler case) run as direct calls.
+        self._plans: dict[type[Any], Plan] = {}
+        # di's cache of the singleton scope, once entered; plans read singletons from it.
+        self._singleton_values: Mapping[CacheKey, Any] = {}
         self._executor = AsyncExecutor()
-        self._sync_executor = SyncExecutor()
-        self._sync: set[type[Any]] = set()
         self._singleton_context: Any = None
         self._singletons: di.ScopeState | None = None
 
@@ -88,8 +72,7 @@ class DIContainer:
         """Wrap another `di.Container`; graphs solved for the old one are dropped."""
         self._container = container
         self._solved.clear()
-        self._direct.clear()
-        self._sync.clear()
+        self._plans.clear()
 
     def prepare(self, types: Iterable[type[Any]]) -> None:
         """Solve and check the graphs of `types` now, so that wiring errors surface early.
@@ -104,28 +87,26 @@ class DIContainer:
 
     async def resolve(self, type_: type[_T], /) -> _T:
         """Build a fresh `type_`, its dependencies injected."""
-        factory = self._direct.get(type_)
-        if factory is not None:
-            return cast("_T", factory())
-        solved: di.SolvedDependent[_T] | None = self._solved.get(type_)
-        if solved is None:
-            solved = self._solve(type_)
-            factory = self._direct.get(type_)
-            if factory is not None:
-                return cast("_T", factory())
+        plan = self._plans.get(type_)
+        if plan is None and type_ not in self._solved:
+            plan = self._solve(type_)
+        if plan is not None:
+            built = plan.run(self._singleton_values)
+            if built is not MISSING:
+                return cast("_T", built)
+        solved: di.SolvedDependent[_T] = self._solved[type_]
+        # di's executor: for graphs a plan cannot run, and for the first resolve of one
+        # whose singletons are not built yet (di builds and caches them here).
         singletons = self._singletons
         if singletons is None:
             singletons = await self._enter_singletons()
-        if type_ in self._sync:
-            # Nothing async in the graph: di's sync executor skips the coroutine machinery.
-            with singletons.enter_scope("request") as state:
-                return solved.execute_sync(self._sync_executor, state)
         async with singletons.enter_scope("request") as state:
             return await solved.execute_async(self._executor, state)
 
     async def aclose(self) -> None:
         """Close the singleton scope, running the teardown of singleton dependencies."""
         context, self._singleton_context, self._singletons = self._singleton_context, None, None
+        self._singleton_values = {}
         if context is not None:
             await context.__aexit__(None, None, None)
 
@@ -134,9 +115,11 @@ class DIContainer:
         context = di.ScopeState().enter_scope("singleton")
         state = await context.__aenter__()
         self._singleton_context, self._singletons = context, state
+        # di caches singleton values in this dict; request scopes entered below share it.
+        self._singleton_values = state.cached_values["singleton"]
         return state
 
-    def _solve(self, type_: type[_T]) -> di.SolvedDependent[_T]:
+    def _solve(self, type_: type[Any]) -> Plan | None:
         try:
             solved = self._container.solve(Dependent(type_, scope="request"), scopes=SCOPES)
         except di.exceptions.DependencyInjectionException as exc:
@@ -156,9 +139,7 @@ class DIContainer:
                 )
                 raise DependencyResolutionError(msg)
         self._solved[type_] = solved
-        if not any(_is_async(dependent.call) for dependent in solved.dag):
-            self._sync.add(type_)
-        direct = _direct_factory(solved)
-        if direct is not None:
-            self._direct[type_] = direct
-        return solved
+        plan = compile_plan(solved)
+        if plan is not None:
+            self._plans[type_] = plan
+        return plan
