@@ -6,6 +6,7 @@ with the response `GetUser` declares.
 """
 
 from cqrs._adapters.di_container import DIContainer
+from cqrs._composites.fallback import EventHandlerFallback, RequestHandlerFallback
 from cqrs._dispatch.emitter import EventEmitter
 from cqrs._errors import CQRSError
 from cqrs._interfaces.container import Container
@@ -46,6 +47,7 @@ __all__ = (
     "Event",
     "EventEmitter",
     "EventHandler",
+    "EventHandlerFallback",
     "EventMap",
     "EventMediator",
     "IDomainEvent",
@@ -61,6 +63,7 @@ __all__ = (
     "PydanticResponse",
     "Request",
     "RequestHandler",
+    "RequestHandlerFallback",
     "RequestMap",
     "RequestMediator",
     "Response",

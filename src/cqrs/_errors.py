@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = (
     "CQRSError",
+    "ChainExhaustedError",
     "DependencyResolutionError",
     "EventBrokerMissingError",
     "HandlerAlreadyBoundError",
@@ -52,3 +53,7 @@ class EventBrokerMissingError(CQRSError, RuntimeError):
 
 class DependencyResolutionError(CQRSError, LookupError):
     """The container cannot build a handler or one of its dependencies."""
+
+
+class ChainExhaustedError(CQRSError, LookupError):
+    """No link of a chain of responsibility handled the request."""

@@ -1,6 +1,7 @@
 """Every error the library raises on purpose derives from `CQRSError`."""
 
 from cqrs._errors import (
+    ChainExhaustedError,
     CQRSError,
     DependencyResolutionError,
     EventBrokerMissingError,
@@ -14,6 +15,7 @@ from cqrs._public import claim
 
 __all__ = (
     "CQRSError",
+    "ChainExhaustedError",
     "DependencyResolutionError",
     "EventBrokerMissingError",
     "HandlerAlreadyBoundError",

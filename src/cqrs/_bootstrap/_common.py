@@ -9,10 +9,11 @@ import di
 
 from cqrs._adapters.di_container import DIContainer
 from cqrs._adapters.logging_middleware import LoggingMiddleware
+from cqrs._composites.base import EventComposite, RequestComposite
 from cqrs._interfaces.container import Container
 from cqrs._interfaces.middleware import Middleware, MiddlewareChain
-from cqrs._maps.event_map import EventMap
-from cqrs._maps.request_map import RequestMap
+from cqrs._maps.event_map import EventBinding, EventMap
+from cqrs._maps.request_map import RequestBinding, RequestMap
 
 __all__ = (
     "AnyContainer",
@@ -23,6 +24,7 @@ __all__ = (
     "build_event_map",
     "build_middleware_chain",
     "build_request_map",
+    "handler_classes",
     "prepare_handlers",
     "run_startup",
     "wrap_container",
@@ -82,7 +84,18 @@ def prepare_handlers(container: Container[Any], handler_types: Iterable[type[Any
 
 
 def all_handler_types(request_map: RequestMap, event_map: EventMap) -> list[type[Any]]:
-    types: list[type[Any]] = list(request_map.values())
+    bindings: list[RequestBinding | EventBinding] = list(request_map.values())
     for handlers in event_map.values():
-        types.extend(handlers)
-    return types
+        bindings.extend(handlers)
+    return handler_classes(bindings)
+
+
+def handler_classes(bindings: Iterable[RequestBinding | EventBinding]) -> list[type[Any]]:
+    """The handler classes behind `bindings`, fallbacks and chains unpacked."""
+    classes: list[type[Any]] = []
+    for binding in bindings:
+        if isinstance(binding, (RequestComposite, EventComposite)):
+            classes.extend(binding.members)
+        else:
+            classes.append(binding)
+    return classes

@@ -10,6 +10,7 @@ from cqrs._bootstrap._common import (
     StartupHook,
     build_event_map,
     build_middleware_chain,
+    handler_classes,
     prepare_handlers,
     run_startup,
     wrap_container,
@@ -35,5 +36,5 @@ def bootstrap(
     container = wrap_container(di_container)
     event_map = build_event_map(events_mapper)
     mediator = EventMediator(event_map, container, build_middleware_chain(middlewares))
-    prepare_handlers(container, [h for handlers in event_map.values() for h in handlers])
+    prepare_handlers(container, handler_classes(h for hs in event_map.values() for h in hs))
     return mediator

@@ -10,13 +10,14 @@ from typing import Any
 
 from typing_extensions import TypeIs
 
+from cqrs._composites.base import EventComposite
 from cqrs._errors import EventBrokerMissingError
 from cqrs._interfaces.broker import Message, MessageBroker
 from cqrs._interfaces.container import Resolver
 from cqrs._interfaces.handlers import EventHandler
 from cqrs._interfaces.middleware import MiddlewareChain
-from cqrs._maps._introspect import type_name
-from cqrs._maps.event_map import EventMap
+from cqrs._introspect import type_name
+from cqrs._maps.event_map import EventBinding, EventMap
 from cqrs._messages.events import IEvent, INotificationEvent
 
 if sys.version_info < (3, 11):
@@ -118,8 +119,12 @@ class EventEmitter:
                 failures.append(EventHandlingFailure(event, type_name(handler_type), error))
         return EmitOutcome(follow_ups, failures)
 
-    async def _run(self, handler_type: type[EventHandler[Any]], event: IEvent) -> Sequence[IEvent]:
-        handler = await self._container.resolve(handler_type)
+    async def _run(self, binding: EventBinding, event: IEvent) -> Sequence[IEvent]:
+        handler: EventHandler[Any]
+        if isinstance(binding, EventComposite):
+            handler = await binding.open(self._container)
+        else:
+            handler = await self._container.resolve(binding)
         if self._middleware_chain is None:
             await handler.handle(event)
         else:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from cqrs._dispatch.emitter import EventEmitter, EventHandlingFailure, raise_failures
 from cqrs._dispatch.slots import Slots
 from cqrs._errors import InvalidConfigurationError
-from cqrs._maps._introspect import type_name
+from cqrs._introspect import type_name
 from cqrs._maps.event_map import EventMap
 from cqrs._messages.events import IEvent
 

@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Iterator, Mapping
-from typing import Any, Protocol, TypeAlias, overload
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol, TypeAlias, cast, overload
 
 from typing_extensions import TypeIs, TypeVar
 
+from cqrs._composites.base import RequestComposite
+from cqrs._composites.chain import HandlerChain
+from cqrs._composites.checks import AnyRequestHandlerType, check_request_handler
+from cqrs._composites.fallback import RequestHandlerFallback
 from cqrs._errors import HandlerAlreadyBoundError, HandlerBindingTypeError
+from cqrs._interfaces.cor import CORRequestHandler
 from cqrs._interfaces.handlers import RequestHandler, StreamingRequestHandler
-from cqrs._maps._introspect import UNKNOWN, is_compatible, type_arguments, type_name
+from cqrs._introspect import type_name
 from cqrs._messages.requests import IRequest
 
-__all__ = ("AnyRequestHandlerType", "RequestClass", "RequestMap")
+__all__ = ("AnyRequestHandlerType", "RequestBinding", "RequestClass", "RequestMap")
 
 _ReqT_co = TypeVar("_ReqT_co", covariant=True)
 _ResT_contra = TypeVar("_ResT_contra", contravariant=True)
 _ReqT = TypeVar("_ReqT", bound=IRequest[Any])
 _ResT = TypeVar("_ResT")
 
-AnyRequestHandlerType: TypeAlias = (
-    "type[RequestHandler[Any, Any] | StreamingRequestHandler[Any, Any]]"
-)
-"""What a `RequestMap` holds for a request type: a plain or a streaming handler class."""
+RequestBinding: TypeAlias = "AnyRequestHandlerType | RequestComposite"
+"""What a `RequestMap` holds for a request type: a plain or a streaming handler class,
+a `RequestHandlerFallback`, or a `HandlerChain` (bound as a list of links)."""
 
 
 class RequestClass(Protocol[_ReqT_co, _ResT_contra]):
@@ -39,8 +42,8 @@ class RequestClass(Protocol[_ReqT_co, _ResT_contra]):
     def _cqrs_response_sink(self, response: _ResT_contra, /) -> None: ...
 
 
-class RequestMap(Mapping[type[IRequest[Any]], AnyRequestHandlerType]):
-    """Maps each request type to exactly one handler class.
+class RequestMap(Mapping[type[IRequest[Any]], RequestBinding]):
+    """Maps each request type to exactly one handler class (or fallback pair, or chain).
 
     Example:
         >>> import cqrs
@@ -60,7 +63,7 @@ class RequestMap(Mapping[type[IRequest[Any]], AnyRequestHandlerType]):
     __slots__ = ("_registry",)
 
     def __init__(self) -> None:
-        self._registry: dict[type[IRequest[Any]], AnyRequestHandlerType] = {}
+        self._registry: dict[type[IRequest[Any]], RequestBinding] = {}
 
     # pyright explains a failed call with its last overload: the plain handler,
     # the common case, goes last so that the explanation names it.
@@ -76,12 +79,32 @@ class RequestMap(Mapping[type[IRequest[Any]], AnyRequestHandlerType]):
     def bind(
         self,
         request_type: RequestClass[_ReqT, _ResT],
+        handler_type: RequestHandlerFallback[_ReqT, _ResT],
+        /,
+    ) -> None: ...
+
+    @overload
+    def bind(
+        self,
+        request_type: RequestClass[_ReqT, _ResT],
+        handler_type: Sequence[type[CORRequestHandler[_ReqT, _ResT]]],
+        /,
+    ) -> None: ...
+
+    @overload
+    def bind(
+        self,
+        request_type: RequestClass[_ReqT, _ResT],
         handler_type: type[RequestHandler[_ReqT, _ResT]],
         /,
     ) -> None: ...
 
     def bind(self, request_type: object, handler_type: object, /) -> None:
         """Bind `handler_type` to `request_type`.
+
+        `handler_type` is a `RequestHandler` or `StreamingRequestHandler` class, a
+        `RequestHandlerFallback`, or a list of `CORRequestHandler` classes (a chain of
+        responsibility, asked in that order).
 
         Raises:
             HandlerBindingTypeError: (a `TypeError`) the handler is not a handler, or
@@ -90,7 +113,7 @@ class RequestMap(Mapping[type[IRequest[Any]], AnyRequestHandlerType]):
             HandlerAlreadyBoundError: (a `KeyError`) the request type has a handler.
         """
         request_cls = _check_request_type(request_type)
-        handler_cls = check_request_handler(request_cls, handler_type)
+        handler_cls = _binding(request_cls, handler_type)
         bound = self._registry.get(request_cls)
         if bound is not None:
             msg = (
@@ -101,7 +124,7 @@ class RequestMap(Mapping[type[IRequest[Any]], AnyRequestHandlerType]):
             raise HandlerAlreadyBoundError(msg)
         self._registry[request_cls] = handler_cls
 
-    def __getitem__(self, request_type: type[IRequest[Any]], /) -> AnyRequestHandlerType:
+    def __getitem__(self, request_type: type[IRequest[Any]], /) -> RequestBinding:
         return self._registry[request_type]
 
     def __iter__(self) -> Iterator[type[IRequest[Any]]]:
@@ -119,10 +142,6 @@ def _is_request_class(obj: object) -> TypeIs[type[IRequest[Any]]]:
     return isinstance(obj, type) and issubclass(obj, IRequest)
 
 
-def _is_handler_class(obj: object) -> TypeIs[AnyRequestHandlerType]:
-    return isinstance(obj, type) and issubclass(obj, (RequestHandler, StreamingRequestHandler))
-
-
 def _check_request_type(request_type: object) -> type[IRequest[Any]]:
     if _is_request_class(request_type):
         return request_type
@@ -133,60 +152,10 @@ def _check_request_type(request_type: object) -> type[IRequest[Any]]:
     raise HandlerBindingTypeError(msg)
 
 
-def check_request_handler(
-    request_type: type[IRequest[Any]], handler_type: object
-) -> AnyRequestHandlerType:
-    """Check at run time what the `bind` overloads check statically."""
-    request = type_name(request_type)
-    if not _is_handler_class(handler_type):
-        msg = (
-            f"cannot bind {handler_type!r} to {request}: it is not a request handler; "
-            f"bind a subclass of cqrs.RequestHandler[{request}, ...] or "
-            f"cqrs.StreamingRequestHandler[{request}, ...]"
-        )
-        raise HandlerBindingTypeError(msg)
-    handler = type_name(handler_type)
-    if inspect.isabstract(handler_type):
-        missing = ", ".join(sorted(getattr(handler_type, "__abstractmethods__", ())))
-        msg = f"cannot bind {handler} to {request}: {handler} is abstract (missing: {missing})"
-        raise HandlerBindingTypeError(msg)
-    streaming = issubclass(handler_type, StreamingRequestHandler)
-    base = StreamingRequestHandler if streaming else RequestHandler
-    args = type_arguments(handler_type, base) or (UNKNOWN, UNKNOWN)
-    handled, returned = args
-    if isinstance(handled, type) and not issubclass(request_type, handled):
-        msg = (
-            f"cannot bind {handler} to {request}: {handler} handles "
-            f"{type_name(handled)}, and {request} is not a {type_name(handled)}; "
-            f"bind {handler} to {type_name(handled)} or write a handler for {request}"
-        )
-        raise HandlerBindingTypeError(msg)
-    declared = (type_arguments(request_type, IRequest) or (UNKNOWN,))[0]
-    if not is_compatible(returned, declared):
-        msg = (
-            f"cannot bind {handler} to {request}: {request} declares the response "
-            f"{type_name(declared)}, but {handler} returns {type_name(returned)}"
-        )
-        raise HandlerBindingTypeError(msg)
-    _check_handle_kind(handler_type, streaming=streaming)
-    return handler_type
-
-
-def _check_handle_kind(handler_type: type, *, streaming: bool) -> None:
-    handle = inspect.getattr_static(handler_type, "handle", None)
-    handler = type_name(handler_type)
-    if streaming and inspect.iscoroutinefunction(handle):
-        msg = (
-            f"{handler}.handle is a coroutine function; a StreamingRequestHandler "
-            "must implement handle as an async generator (async def with yield)"
-        )
-        raise HandlerBindingTypeError(msg)
-    if not streaming and inspect.isasyncgenfunction(handle):
-        msg = (
-            f"{handler}.handle is an async generator; derive {handler} from "
-            "cqrs.StreamingRequestHandler to stream results, or return one response"
-        )
-        raise HandlerBindingTypeError(msg)
-    if not streaming and callable(handle) and not inspect.iscoroutinefunction(handle):
-        msg = f"{handler}.handle must be a coroutine function (async def)"
-        raise HandlerBindingTypeError(msg)
+def _binding(request_type: type[IRequest[Any]], handler: object) -> RequestBinding:
+    if isinstance(handler, RequestComposite):
+        handler.check_request(request_type)
+        return handler
+    if isinstance(handler, (list, tuple)):
+        return HandlerChain(request_type, cast("list[type[CORRequestHandler[Any, Any]]]", handler))
+    return check_request_handler(request_type, handler)

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias, cast
 
+from cqrs._composites.base import RequestComposite
 from cqrs._dispatch.emitter import EventEmitter
 from cqrs._dispatch.processor import EventProcessor
 from cqrs._errors import RequestHandlerDoesNotExist, RequestHandlerTypeError
 from cqrs._interfaces.container import Resolver
 from cqrs._interfaces.handlers import RequestHandler, StreamingRequestHandler
-from cqrs._maps._introspect import type_name
+from cqrs._introspect import type_name
 from cqrs._maps.event_map import EventMap
-from cqrs._maps.request_map import AnyRequestHandlerType, RequestMap
+from cqrs._maps.request_map import RequestBinding, RequestMap
 from cqrs._messages.requests import IRequest
 
-__all__ = ("build_processor", "plain_handler_type", "streaming_handler_type")
+__all__ = (
+    "PlainBinding",
+    "StreamingBinding",
+    "build_processor",
+    "open_plain",
+    "open_streaming",
+    "plain_binding",
+    "streaming_binding",
+)
 
 
 def build_processor(
@@ -38,7 +47,7 @@ def build_processor(
     )
 
 
-def _lookup(request_map: RequestMap, request: object) -> AnyRequestHandlerType:
+def _lookup(request_map: RequestMap, request: object) -> RequestBinding:
     try:
         return request_map[type(request)]  # type: ignore[index]  # a non-request is reported below
     except KeyError:
@@ -53,29 +62,49 @@ def _lookup(request_map: RequestMap, request: object) -> AnyRequestHandlerType:
     raise RequestHandlerDoesNotExist(msg) from None
 
 
-def plain_handler_type(
-    request_map: RequestMap, request: IRequest[Any]
-) -> type[RequestHandler[Any, Any]]:
-    handler_type = _lookup(request_map, request)
-    if issubclass(handler_type, RequestHandler):
-        return handler_type
+PlainBinding: TypeAlias = "type[RequestHandler[Any, Any]] | RequestComposite"
+StreamingBinding: TypeAlias = "type[StreamingRequestHandler[Any, Any]] | RequestComposite"
+
+
+def _is_streaming(binding: RequestBinding) -> bool:
+    if isinstance(binding, RequestComposite):
+        return binding.streaming
+    return issubclass(binding, StreamingRequestHandler)
+
+
+def plain_binding(request_map: RequestMap, request: IRequest[Any]) -> PlainBinding:
+    binding = _lookup(request_map, request)
+    if not _is_streaming(binding):
+        return cast("PlainBinding", binding)
     msg = (
         f"{type_name(type(request))} is bound to StreamingRequestHandler "
-        f"{type_name(handler_type)}; use StreamingRequestMediator.stream() for it, "
+        f"{type_name(binding)}; use StreamingRequestMediator.stream() for it, "
         "not send()"
     )
     raise RequestHandlerTypeError(msg)
 
 
-def streaming_handler_type(
-    request_map: RequestMap, request: IRequest[Any]
-) -> type[StreamingRequestHandler[Any, Any]]:
-    handler_type = _lookup(request_map, request)
-    if issubclass(handler_type, StreamingRequestHandler):
-        return handler_type
+def streaming_binding(request_map: RequestMap, request: IRequest[Any]) -> StreamingBinding:
+    binding = _lookup(request_map, request)
+    if _is_streaming(binding):
+        return cast("StreamingBinding", binding)
     msg = (
         f"{type_name(type(request))} is bound to RequestHandler "
-        f"{type_name(handler_type)}, which returns one response; use "
+        f"{type_name(binding)}, which returns one response; use "
         "RequestMediator.send() for it, not stream()"
     )
     raise RequestHandlerTypeError(msg)
+
+
+async def open_plain(container: Resolver, binding: PlainBinding) -> RequestHandler[Any, Any]:
+    if isinstance(binding, RequestComposite):
+        return cast("RequestHandler[Any, Any]", await binding.open(container))
+    return await container.resolve(binding)
+
+
+async def open_streaming(
+    container: Resolver, binding: StreamingBinding
+) -> StreamingRequestHandler[Any, Any]:
+    if isinstance(binding, RequestComposite):
+        return cast("StreamingRequestHandler[Any, Any]", await binding.open(container))
+    return await container.resolve(binding)

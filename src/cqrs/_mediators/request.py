@@ -11,7 +11,7 @@ from cqrs._interfaces.container import Resolver
 from cqrs._interfaces.middleware import MiddlewareChain
 from cqrs._maps.event_map import EventMap
 from cqrs._maps.request_map import RequestMap
-from cqrs._mediators._shared import build_processor, plain_handler_type
+from cqrs._mediators._shared import build_processor, open_plain, plain_binding
 from cqrs._messages.requests import IRequest
 
 __all__ = ("RequestMediator",)
@@ -77,8 +77,8 @@ class RequestMediator:
             RequestHandlerDoesNotExist: no handler is bound to the request's class.
             RequestHandlerTypeError: the bound handler is a streaming handler.
         """
-        handler_type = plain_handler_type(self._request_map, request)
-        handler = await self._container.resolve(handler_type)
+        binding = plain_binding(self._request_map, request)
+        handler = await open_plain(self._container, binding)
         if self._middleware_chain is None:
             response = await handler.handle(request)
         else:

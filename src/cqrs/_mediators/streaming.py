@@ -12,10 +12,15 @@ from cqrs._errors import RequestHandlerTypeError
 from cqrs._interfaces.container import Resolver
 from cqrs._interfaces.handlers import StreamingRequestHandler
 from cqrs._interfaces.middleware import MiddlewareChain
-from cqrs._maps._introspect import type_name
+from cqrs._introspect import type_name
 from cqrs._maps.event_map import EventMap
 from cqrs._maps.request_map import RequestMap
-from cqrs._mediators._shared import build_processor, streaming_handler_type
+from cqrs._mediators._shared import (
+    StreamingBinding,
+    build_processor,
+    open_streaming,
+    streaming_binding,
+)
 from cqrs._messages.requests import IRequest
 
 __all__ = ("StreamingRequestMediator",)
@@ -72,22 +77,24 @@ class StreamingRequestMediator:
                 (raised here, before iteration starts).
             RequestHandlerTypeError: the bound handler is not a streaming handler.
         """
-        handler_type = streaming_handler_type(self._request_map, request)
-        return self._iterate(handler_type, request)
+        binding = streaming_binding(self._request_map, request)
+        return self._iterate(binding, request)
 
     async def _iterate(
         self,
-        handler_type: type[StreamingRequestHandler[Any, _ResT]],
+        binding: StreamingBinding,
         request: IRequest[_ResT],
     ) -> AsyncIterator[_ResT]:
-        handler = await self._container.resolve(handler_type)
+        handler: StreamingRequestHandler[Any, _ResT] = await open_streaming(
+            self._container, binding
+        )
         if self._middleware_chain is None:
             results = handler.handle(request)
         else:
             results = await self._middleware_chain.wrap(_opener(handler))(request)
         if not _is_async_iterator(results):
             msg = (
-                f"{type_name(handler_type)}.handle returned {type(results).__name__}, "
+                f"{type_name(binding)}.handle returned {type(results).__name__}, "
                 "not an async iterator; implement it as an async generator "
                 "(async def with yield)"
             )

@@ -1,8 +1,8 @@
 """The event map: handlers per event type."""
 
-from cqrs._maps.event_map import EventMap
+from cqrs._maps.event_map import EventBinding, EventMap
 from cqrs._public import claim
 
-__all__ = ("EventMap",)
+__all__ = ("EventBinding", "EventMap")
 
 claim(__name__, globals(), __all__)

@@ -1,10 +1,11 @@
 """The request map: one handler per request type."""
 
-from cqrs._maps.request_map import AnyRequestHandlerType, RequestClass, RequestMap
+from cqrs._maps.request_map import AnyRequestHandlerType, RequestBinding, RequestClass, RequestMap
 from cqrs._public import claim
 
 __all__ = (
     "AnyRequestHandlerType",
+    "RequestBinding",
     "RequestClass",
     "RequestMap",
 )

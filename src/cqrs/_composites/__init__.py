@@ -1,0 +1,1 @@
+"""Handlers made of several handler classes (fallbacks, chains), and the bind-time checks."""

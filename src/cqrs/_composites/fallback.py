@@ -1,0 +1,498 @@
+"""Handler fallbacks: a second handler for when the first one fails or its circuit is open."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, Final, Generic, cast, overload
+
+from typing_extensions import TypeVar
+
+from cqrs._composites.base import EventComposite, RequestComposite
+from cqrs._composites.checks import (
+    check_event_handler,
+    check_request_handler,
+    handled_types,
+    is_request_handler_class,
+)
+from cqrs._errors import HandlerBindingTypeError
+from cqrs._interfaces.circuit_breaker import ICircuitBreaker
+from cqrs._interfaces.container import Resolver
+from cqrs._interfaces.handlers import EventHandler, RequestHandler, StreamingRequestHandler
+from cqrs._introspect import UNKNOWN, is_compatible, type_arguments, type_name
+from cqrs._messages.events import IEvent
+from cqrs._messages.requests import IRequest
+
+__all__ = ("EventHandlerFallback", "FailureExceptions", "RequestHandlerFallback")
+
+logger = logging.getLogger("cqrs")
+
+_ReqT_contra = TypeVar("_ReqT_contra", bound=IRequest[Any], contravariant=True)
+_ResT = TypeVar("_ResT")
+_EventT_contra = TypeVar("_EventT_contra", bound=IEvent, contravariant=True)
+_T = TypeVar("_T")
+
+FailureExceptions = tuple[type[Exception], ...]
+"""The exceptions of the primary handler that make a fallback run (empty: any)."""
+
+_NO_EVENTS: tuple[IEvent, ...] = ()
+_DONE: Final = object()
+
+
+class _Policy:
+    """When to give up on the primary handler, and how to call it."""
+
+    __slots__ = ("circuit_breaker", "failure_exceptions")
+
+    def __init__(self, failure_exceptions: object, circuit_breaker: object, owner: str) -> None:
+        self.failure_exceptions = _check_failure_exceptions(failure_exceptions, owner)
+        self.circuit_breaker = _check_circuit_breaker(circuit_breaker, owner)
+
+    def should_fall_back(self, error: Exception) -> bool:
+        breaker = self.circuit_breaker
+        if breaker is not None and breaker.is_circuit_breaker_error(error):
+            return True
+        return not self.failure_exceptions or isinstance(error, self.failure_exceptions)
+
+    async def call(
+        self, primary: type[Any], func: Callable[[_T], Awaitable[Any]], argument: _T
+    ) -> Any:  # noqa: ANN401 - the handler's own result, typed by the binding
+        breaker = self.circuit_breaker
+        if breaker is None:
+            return await func(argument)
+        return await breaker.call(primary, func, argument)
+
+
+def _check_failure_exceptions(value: object, owner: str) -> FailureExceptions:
+    if not isinstance(value, tuple):
+        msg = f"{owner}: failure_exceptions must be a tuple of exception classes, got {value!r}"
+        raise HandlerBindingTypeError(msg)
+    checked: list[type[Exception]] = []
+    for item in cast("tuple[object, ...]", value):
+        if not (isinstance(item, type) and issubclass(item, Exception)):
+            msg = (
+                f"{owner}: failure_exceptions must hold subclasses of Exception, got "
+                f"{item!r} (cancellation and other BaseExceptions always propagate)"
+            )
+            raise HandlerBindingTypeError(msg)
+        checked.append(item)
+    return tuple(checked)
+
+
+def _check_circuit_breaker(value: object, owner: str) -> ICircuitBreaker | None:
+    if value is None:
+        return None
+    if callable(getattr(value, "call", None)) and callable(
+        getattr(value, "is_circuit_breaker_error", None)
+    ):
+        return cast("ICircuitBreaker", value)  # its two methods were found just above
+    msg = (
+        f"{owner}: circuit_breaker must implement cqrs.circuit_breaker.ICircuitBreaker "
+        f"(async call(identifier, func, ...) and is_circuit_breaker_error(exc)), got {value!r}"
+    )
+    raise HandlerBindingTypeError(msg)
+
+
+def _log_fallback(
+    primary: type[Any], fallback: type[Any], error: Exception, policy: _Policy
+) -> None:
+    breaker = policy.circuit_breaker
+    if breaker is not None and breaker.is_circuit_breaker_error(error):
+        logger.warning(
+            "The circuit of %s is open; %s handles this one",
+            type_name(primary),
+            type_name(fallback),
+        )
+        return
+    logger.warning(
+        "%s failed (%s: %s); falling back to %s",
+        type_name(primary),
+        type(error).__name__,
+        error,
+        type_name(fallback),
+    )
+
+
+def _check_pair(primary: type[Any], fallback: type[Any], origin: type, owner: str) -> None:
+    """Both classes must serve the same messages: one may not be narrower than the other."""
+    if primary is fallback:
+        msg = f"{owner}: the fallback must be another handler than the primary"
+        raise HandlerBindingTypeError(msg)
+    if origin is EventHandler:
+        ((handled_p,), (handled_f,)) = (
+            type_arguments(primary, origin) or (UNKNOWN,),
+            type_arguments(fallback, origin) or (UNKNOWN,),
+        )
+        returns_p = returns_f = UNKNOWN
+    else:
+        handled_p, returns_p = handled_types(primary)
+        handled_f, returns_f = handled_types(fallback)
+    if (
+        isinstance(handled_p, type)
+        and isinstance(handled_f, type)
+        and not (issubclass(handled_p, handled_f) or issubclass(handled_f, handled_p))
+    ):
+        msg = (
+            f"{owner}: {type_name(primary)} handles {type_name(handled_p)} but "
+            f"{type_name(fallback)} handles {type_name(handled_f)}; a fallback must "
+            "handle the same messages as its primary"
+        )
+        raise HandlerBindingTypeError(msg)
+    if not (is_compatible(returns_p, returns_f) and is_compatible(returns_f, returns_p)):
+        msg = (
+            f"{owner}: {type_name(primary)} returns {type_name(returns_p)} but "
+            f"{type_name(fallback)} returns {type_name(returns_f)}; a fallback must "
+            "return the same response type as its primary"
+        )
+        raise HandlerBindingTypeError(msg)
+
+
+class RequestHandlerFallback(RequestComposite, Generic[_ReqT_contra, _ResT]):
+    """Bind a request to a primary handler and a fallback for when it fails.
+
+    The fallback runs when the primary raises one of `failure_exceptions` (any
+    `Exception` when empty) or when `circuit_breaker` refuses to call the primary
+    because its circuit is open; any other exception of the primary propagates
+    unchanged. The response and the events are those of the handler that completed.
+
+    Both handlers are plain `RequestHandler`s, or both are `StreamingRequestHandler`s,
+    for the same request and response types. For streams, the items the primary
+    yielded before it failed stay delivered and the fallback then streams from the
+    start of its own results, so a consumer can receive an item twice.
+
+    Example:
+        >>> import cqrs
+        >>> class Price(cqrs.Response):
+        ...     amount: int
+        >>> class GetPrice(cqrs.Request[Price]):
+        ...     sku: str
+        >>> class LivePrice(cqrs.RequestHandler[GetPrice, Price]):
+        ...     async def handle(self, request: GetPrice) -> Price:
+        ...         raise ConnectionError("pricing service down")
+        >>> class CachedPrice(cqrs.RequestHandler[GetPrice, Price]):
+        ...     async def handle(self, request: GetPrice) -> Price:
+        ...         return Price(amount=100)
+        >>> requests = cqrs.RequestMap()
+        >>> requests.bind(
+        ...     GetPrice,
+        ...     cqrs.RequestHandlerFallback(
+        ...         LivePrice, CachedPrice, failure_exceptions=(ConnectionError,)
+        ...     ),
+        ... )
+
+    Raises:
+        HandlerBindingTypeError: (a `TypeError`) either class is not a request
+            handler, the two are of different kinds or serve different request or
+            response types, or `failure_exceptions` / `circuit_breaker` are invalid.
+    """
+
+    __slots__ = ("_fallback", "_policy", "_primary", "_streaming")
+
+    @overload
+    def __init__(
+        self,
+        primary: type[StreamingRequestHandler[_ReqT_contra, _ResT]],
+        fallback: type[StreamingRequestHandler[_ReqT_contra, _ResT]],
+        failure_exceptions: FailureExceptions = (),
+        circuit_breaker: ICircuitBreaker | None = None,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        primary: type[RequestHandler[_ReqT_contra, _ResT]],
+        fallback: type[RequestHandler[_ReqT_contra, _ResT]],
+        failure_exceptions: FailureExceptions = (),
+        circuit_breaker: ICircuitBreaker | None = None,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        primary: object,
+        fallback: object,
+        failure_exceptions: FailureExceptions = (),
+        circuit_breaker: ICircuitBreaker | None = None,
+    ) -> None:
+        owner = "RequestHandlerFallback"
+        for role, handler in (("primary", primary), ("fallback", fallback)):
+            if not is_request_handler_class(handler):
+                msg = (
+                    f"{owner}: {role} must be a RequestHandler or StreamingRequestHandler "
+                    f"class, got {handler!r}"
+                )
+                raise HandlerBindingTypeError(msg)
+        assert is_request_handler_class(primary)  # noqa: S101 - narrowed by the loop above
+        assert is_request_handler_class(fallback)  # noqa: S101 - as above
+        streaming = issubclass(primary, StreamingRequestHandler)
+        if streaming != issubclass(fallback, StreamingRequestHandler):
+            kinds = {True: "a StreamingRequestHandler", False: "a RequestHandler"}
+            msg = (
+                f"{owner}: {type_name(primary)} is {kinds[streaming]} but "
+                f"{type_name(fallback)} is {kinds[not streaming]}; both must be of the "
+                "same kind"
+            )
+            raise HandlerBindingTypeError(msg)
+        _check_pair(
+            primary, fallback, StreamingRequestHandler if streaming else RequestHandler, owner
+        )
+        self._primary = primary
+        self._fallback = fallback
+        self._streaming = streaming
+        self._policy = _Policy(failure_exceptions, circuit_breaker, owner)
+
+    @property
+    def primary(self) -> type[Any]:
+        """The handler class that runs first."""
+        return self._primary
+
+    @property
+    def fallback(self) -> type[Any]:
+        """The handler class that runs when the primary fails or its circuit is open."""
+        return self._fallback
+
+    @property
+    def failure_exceptions(self) -> FailureExceptions:
+        """The primary's exceptions that make the fallback run (empty: any)."""
+        return self._policy.failure_exceptions
+
+    @property
+    def circuit_breaker(self) -> ICircuitBreaker | None:
+        """The breaker the primary is called through, if any."""
+        return self._policy.circuit_breaker
+
+    @property
+    def streaming(self) -> bool:
+        """Whether both handlers are streaming handlers."""
+        return self._streaming
+
+    @property
+    def members(self) -> tuple[type[Any], ...]:
+        """The primary and the fallback handler classes."""
+        return (self._primary, self._fallback)
+
+    def check_request(self, request_type: type[IRequest[Any]], /) -> None:
+        """Check both handlers against `request_type`, as `bind` checks one handler."""
+        check_request_handler(request_type, self._primary)
+        check_request_handler(request_type, self._fallback)
+
+    async def open(
+        self, container: Resolver, /
+    ) -> RequestHandler[Any, Any] | StreamingRequestHandler[Any, Any]:
+        """A handler that runs the primary, then the fallback if needed."""
+        if self._streaming:
+            return _FallbackStreamingHandler(self._primary, self._fallback, self._policy, container)
+        return _FallbackRequestHandler(self._primary, self._fallback, self._policy, container)
+
+    def __repr__(self) -> str:
+        return f"RequestHandlerFallback({type_name(self._primary)}, {type_name(self._fallback)})"
+
+
+class _FallbackRequestHandler(RequestHandler[Any, Any]):
+    __slots__ = ("_completed", "_container", "_fallback", "_policy", "_primary")
+
+    def __init__(
+        self, primary: type[Any], fallback: type[Any], policy: _Policy, container: Resolver
+    ) -> None:
+        self._primary = primary
+        self._fallback = fallback
+        self._policy = policy
+        self._container = container
+        self._completed: RequestHandler[Any, Any] | None = None
+
+    @property
+    def events(self) -> Sequence[IEvent]:
+        completed = self._completed
+        return _NO_EVENTS if completed is None else completed.events
+
+    async def handle(self, request: IRequest[Any], /) -> Any:  # noqa: ANN401 - see RequestMap
+        policy = self._policy
+        primary: RequestHandler[Any, Any] = await self._container.resolve(self._primary)
+        try:
+            response = await policy.call(self._primary, primary.handle, request)
+        except Exception as error:
+            if not policy.should_fall_back(error):
+                raise
+            _log_fallback(self._primary, self._fallback, error, policy)
+        else:
+            self._completed = primary
+            return response
+        fallback: RequestHandler[Any, Any] = await self._container.resolve(self._fallback)
+        response = await fallback.handle(request)
+        self._completed = fallback
+        return response
+
+
+async def _next_item(results: AsyncIterator[_T]) -> _T | object:
+    # The end of the stream is a success for the circuit breaker, not a failure.
+    try:
+        return await anext(results)
+    except StopAsyncIteration:
+        return _DONE
+
+
+async def _close(results: AsyncIterator[Any]) -> None:
+    aclose = getattr(results, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+class _FallbackStreamingHandler(StreamingRequestHandler[Any, Any]):
+    __slots__ = ("_container", "_current", "_fallback", "_policy", "_primary")
+
+    def __init__(
+        self, primary: type[Any], fallback: type[Any], policy: _Policy, container: Resolver
+    ) -> None:
+        self._primary = primary
+        self._fallback = fallback
+        self._policy = policy
+        self._container = container
+        self._current: StreamingRequestHandler[Any, Any] | None = None
+
+    @property
+    def events(self) -> Sequence[IEvent]:
+        current = self._current
+        return _NO_EVENTS if current is None else current.events
+
+    def clear_events(self) -> None:
+        if self._current is not None:
+            self._current.clear_events()
+
+    async def handle(self, request: IRequest[Any], /) -> AsyncIterator[Any]:
+        policy = self._policy
+        primary: StreamingRequestHandler[Any, Any] = await self._container.resolve(self._primary)
+        self._current = primary
+        results = primary.handle(request)
+        try:
+            while True:
+                try:
+                    item = await policy.call(self._primary, _next_item, results)
+                except Exception as error:
+                    if not policy.should_fall_back(error):
+                        raise
+                    _log_fallback(self._primary, self._fallback, error, policy)
+                    break
+                if item is _DONE:
+                    return
+                yield item
+        finally:
+            await _close(results)
+        # The primary's events not yet taken belong to a failed handler: dropped.
+        fallback: StreamingRequestHandler[Any, Any] = await self._container.resolve(self._fallback)
+        self._current = fallback
+        fallback_results = fallback.handle(request)
+        try:
+            async for item in fallback_results:
+                yield item
+        finally:
+            await _close(fallback_results)
+
+
+class EventHandlerFallback(EventComposite, Generic[_EventT_contra]):
+    """Bind an event to a primary handler and a fallback for when it fails.
+
+    The rules of `RequestHandlerFallback` apply: the fallback runs when the primary
+    raises one of `failure_exceptions` (any `Exception` when empty) or its circuit is
+    open; otherwise the primary's exception propagates (and is isolated and logged,
+    or propagated, like any event handler failure). The follow-up events are those of
+    the handler that completed.
+
+    Raises:
+        HandlerBindingTypeError: (a `TypeError`) either class is not an event handler,
+            the two handle different event types, or `failure_exceptions` /
+            `circuit_breaker` are invalid.
+    """
+
+    __slots__ = ("_fallback", "_policy", "_primary")
+
+    def __init__(
+        self,
+        primary: type[EventHandler[_EventT_contra]],
+        fallback: type[EventHandler[_EventT_contra]],
+        failure_exceptions: FailureExceptions = (),
+        circuit_breaker: ICircuitBreaker | None = None,
+    ) -> None:
+        owner = "EventHandlerFallback"
+        _require_event_handler(owner, "primary", primary)
+        _require_event_handler(owner, "fallback", fallback)
+        _check_pair(primary, fallback, EventHandler, owner)
+        self._primary: type[EventHandler[Any]] = primary
+        self._fallback: type[EventHandler[Any]] = fallback
+        self._policy = _Policy(failure_exceptions, circuit_breaker, owner)
+
+    @property
+    def primary(self) -> type[EventHandler[Any]]:
+        """The handler class that runs first."""
+        return self._primary
+
+    @property
+    def fallback(self) -> type[EventHandler[Any]]:
+        """The handler class that runs when the primary fails or its circuit is open."""
+        return self._fallback
+
+    @property
+    def failure_exceptions(self) -> FailureExceptions:
+        """The primary's exceptions that make the fallback run (empty: any)."""
+        return self._policy.failure_exceptions
+
+    @property
+    def circuit_breaker(self) -> ICircuitBreaker | None:
+        """The breaker the primary is called through, if any."""
+        return self._policy.circuit_breaker
+
+    @property
+    def members(self) -> tuple[type[Any], ...]:
+        """The primary and the fallback handler classes."""
+        return (self._primary, self._fallback)
+
+    def check_event(self, event_type: type[IEvent], /) -> None:
+        """Check both handlers against `event_type`, as `bind` checks one handler."""
+        check_event_handler(event_type, self._primary)
+        check_event_handler(event_type, self._fallback)
+
+    async def open(self, container: Resolver, /) -> EventHandler[Any]:
+        """A handler that runs the primary, then the fallback if needed."""
+        return _FallbackEventHandler(self._primary, self._fallback, self._policy, container)
+
+    def __repr__(self) -> str:
+        return f"EventHandlerFallback({type_name(self._primary)}, {type_name(self._fallback)})"
+
+
+def _require_event_handler(owner: str, role: str, handler: object) -> None:
+    # Callers that are not type-checked can pass anything.
+    if not (isinstance(handler, type) and issubclass(handler, EventHandler)):
+        msg = f"{owner}: {role} must be an EventHandler class, got {handler!r}"
+        raise HandlerBindingTypeError(msg)
+
+
+class _FallbackEventHandler(EventHandler[Any]):
+    __slots__ = ("_completed", "_container", "_fallback", "_policy", "_primary")
+
+    def __init__(
+        self, primary: type[Any], fallback: type[Any], policy: _Policy, container: Resolver
+    ) -> None:
+        self._primary = primary
+        self._fallback = fallback
+        self._policy = policy
+        self._container = container
+        self._completed: EventHandler[Any] | None = None
+
+    @property
+    def events(self) -> Sequence[IEvent]:
+        completed = self._completed
+        return _NO_EVENTS if completed is None else completed.events
+
+    async def handle(self, event: IEvent, /) -> None:
+        policy = self._policy
+        primary = await self._container.resolve(self._primary)
+        try:
+            await policy.call(self._primary, primary.handle, event)
+        except Exception as error:
+            if not policy.should_fall_back(error):
+                raise
+            _log_fallback(self._primary, self._fallback, error, policy)
+        else:
+            self._completed = primary
+            return
+        fallback = await self._container.resolve(self._fallback)
+        await fallback.handle(event)
+        self._completed = fallback
