@@ -39,8 +39,8 @@ class PingHandler(cqrs.RequestHandler[Ping, None]):
 
 
 def mapper(m: cqrs.EventMap) -> None:
-    m.bind(UserLeft, UserJoinedHandler)  # type: ignore[misc]  # pyright: ignore[reportArgumentType]
-    m.bind(OrderEvent, OrderShippedHandler)  # type: ignore[misc]  # pyright: ignore[reportArgumentType]
-    m.bind(UserJoined, PingHandler)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
-    m.bind(UserJoined, object)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
-    m.bind(Ping, UserJoinedHandler)  # type: ignore[misc]  # pyright: ignore[reportArgumentType]
+    m.bind(UserLeft, UserJoinedHandler)  # type: ignore[misc]  # pyright: ignore[reportArgumentType, reportCallIssue]
+    m.bind(OrderEvent, OrderShippedHandler)  # type: ignore[misc]  # pyright: ignore[reportArgumentType, reportCallIssue]
+    m.bind(UserJoined, PingHandler)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue]
+    m.bind(UserJoined, object)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue]
+    m.bind(Ping, UserJoinedHandler)  # type: ignore[misc]  # pyright: ignore[reportArgumentType, reportCallIssue]

@@ -1,7 +1,6 @@
 """Positive: bootstrap functions return the mediator types; mappers are plain callables."""
 
 from collections.abc import Callable
-from typing import Any
 
 import di
 from typing_extensions import assert_type
@@ -11,6 +10,7 @@ from cqrs.events import bootstrap as events_bootstrap
 from cqrs.message_brokers.devnull import DevnullMessageBroker
 from cqrs.middlewares.logging import LoggingMiddleware
 from cqrs.requests import bootstrap
+from cqrs.requests.map import RequestBinding
 
 
 class Ping(cqrs.Request[str]):
@@ -103,5 +103,5 @@ def direct() -> None:
     assert_type(Ping in request_map, bool)
     assert_type(
         request_map.get(Ping),
-        type[cqrs.RequestHandler[Any, Any] | cqrs.StreamingRequestHandler[Any, Any]] | None,
+        RequestBinding | None,
     )

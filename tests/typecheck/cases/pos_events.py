@@ -2,13 +2,13 @@
 
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 import di
 from typing_extensions import assert_type
 
 import cqrs
 from cqrs.events import bootstrap as events_bootstrap
+from cqrs.events.map import EventBinding
 
 
 class UserJoined(cqrs.DomainEvent, frozen=True):
@@ -97,4 +97,4 @@ async def main() -> None:
     assert_type(await mediator.send(UserJoined(user_id=1)), None)
     event_map = cqrs.EventMap()
     events_mapper(event_map)
-    assert_type(event_map[UserJoined], Sequence[type[cqrs.EventHandler[Any]]])
+    assert_type(event_map[UserJoined], Sequence[EventBinding])
