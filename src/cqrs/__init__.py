@@ -7,6 +7,7 @@ with the response `GetUser` declares.
 
 from cqrs._adapters.di_container import DIContainer
 from cqrs._composites.fallback import EventHandlerFallback, RequestHandlerFallback
+from cqrs._diagrams.cor_mermaid import CoRMermaid
 from cqrs._dispatch.emitter import EventEmitter
 from cqrs._errors import CQRSError
 from cqrs._interfaces.container import Container
@@ -36,6 +37,7 @@ from cqrs._public import claim
 
 __all__ = (
     "CQRSError",
+    "CoRMermaid",
     "Container",
     "DCDomainEvent",
     "DCEvent",

@@ -1,0 +1,1 @@
+"""Text diagrams (Mermaid) drawn from the classes a mediator is configured with."""

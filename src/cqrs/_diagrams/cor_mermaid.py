@@ -1,0 +1,425 @@
+"""`CoRMermaid`: Mermaid sequence and class diagrams of a chain of responsibility.
+
+The diagrams are drawn from the link classes alone: the request and response types
+come from the arguments each link gives `CORRequestHandler`, and the fields from the
+request and response classes (pydantic models or dataclasses). No link is built.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import itertools
+import re
+import types
+import typing
+from collections.abc import Iterable, Sequence
+from typing import Any, ForwardRef, TypeVar, cast, get_args, get_origin
+
+import pydantic
+from typing_extensions import TypeIs
+
+from cqrs._errors import ChainExhaustedError, HandlerBindingTypeError
+from cqrs._interfaces.cor import CORRequestHandler
+from cqrs._introspect import UNKNOWN, type_arguments, type_name
+
+__all__ = ("CoRMermaid",)
+
+_INDENT = "    "
+_CALLER = "M"
+_BASE = CORRequestHandler.__name__
+_HOW_TO_CALL = "such as CoRMermaid([FirstLink, SecondLink])"
+_BASE_MEMBERS = (
+    "<<abstract>>",
+    "+events: Sequence[IEvent]",
+    # A `*` right after the parentheses is how Mermaid marks a method abstract.
+    "+handle(request)* Res | None",
+    "+next(request) Res | None",
+    f"+set_next(handler) {_BASE}",
+)
+_NOT_IN_IDENTIFIER = re.compile(r"[^0-9A-Za-z_]+")
+# Local classes report `outer_function.<locals>.Name`; readers only need `Name`.
+_LOCALS_PREFIX = re.compile(r"[\w.]*<locals>\.")
+# Characters that end a message in a sequence diagram: written as the entity codes
+# `#<code>;`, which Mermaid turns back into the characters.
+_SEQUENCE_SPECIAL = "#;"
+# The only character a quoted class label cannot hold.
+_LABEL_SPECIAL = '"'
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Link:
+    """One link class and what it declares."""
+
+    cls: type[CORRequestHandler[Any, Any]]
+    name: str
+    request: object
+    response: object
+
+
+class CoRMermaid:
+    """Mermaid diagrams of a chain of responsibility, drawn from its link classes.
+
+    Give the links in the order they are bound with
+    `RequestMap.bind(Request, [Link1, Link2, ...])`. `sequence()` shows how a request
+    travels along the chain; `class_diagram()` shows the link classes, the request and
+    response classes with their fields, and how they relate. Both return Mermaid text
+    to paste into Markdown (a fenced `mermaid` block) or the Mermaid live editor.
+
+    Example:
+        A chain bound as ``RequestMap.bind(Pay, [CardLink, WalletLink])``::
+
+            from cqrs.requests.mermaid import CoRMermaid
+
+            diagrams = CoRMermaid([CardLink, WalletLink])
+            print(diagrams.sequence())
+            print(diagrams.class_diagram())
+    """
+
+    __slots__ = ("_links",)
+
+    def __init__(self, handlers: Sequence[type[CORRequestHandler[Any, Any]]]) -> None:
+        """Check the link classes and read what each one declares.
+
+        Args:
+            handlers: The link classes, in chain order: classes, not instances.
+
+        Raises:
+            HandlerBindingTypeError: (a `TypeError`) `handlers` is not a sequence, is
+                empty, holds something that is not a subclass of `CORRequestHandler`
+                (an instance, another class, the base class itself), or holds a class
+                twice.
+        """
+        self._links = tuple(_describe(link) for link in _checked_links(handlers))
+
+    @property
+    def handlers(self) -> tuple[type[CORRequestHandler[Any, Any]], ...]:
+        """The link classes, in chain order."""
+        return tuple(link.cls for link in self._links)
+
+    def sequence(self) -> str:
+        """A `sequenceDiagram` of one request travelling along the chain.
+
+        The mediator asks the first link; each link either returns the response or
+        passes the request to the next one, in nested `alt` blocks; when the last link
+        passes it on, the mediator raises `ChainExhaustedError`. Participants are `M`
+        (the mediator) and `L1` ... `Ln` (the links, in order).
+        """
+        lines = ["sequenceDiagram", _line(1, f"participant {_CALLER} as Mediator")]
+        lines += (
+            _line(1, f"participant {_alias(index)} as {_text(link.name)}")
+            for index, link in enumerate(self._links)
+        )
+        lines.append(_line(1, f"{_CALLER}->>{_alias(0)}: handle(request)"))
+        lines += _alternatives(self._links)
+        return _joined(lines)
+
+    def class_diagram(self) -> str:
+        """A `classDiagram` of the chain.
+
+        It holds `CORRequestHandler` (abstract), one class per link with its `handle`,
+        and each distinct request and response class with its fields; edges show that
+        every link derives from `CORRequestHandler`, which link is next to which, and
+        which types each link handles and returns. Names that are not Mermaid
+        identifiers (`Page[Item]`) get an identifier and keep the name as a label.
+        """
+        ids = _Identifiers(reserved=_BASE)
+        link_ids = [ids.of(link.cls) for link in self._links]
+        lines = ["classDiagram", *_class_block(_BASE, _BASE, _BASE_MEMBERS)]
+        for link, ident in zip(self._links, link_ids, strict=True):
+            lines += _class_block(ident, link.name, [_handle_member(link.response)])
+        for tp in _distinct(_declared_types(self._links)):
+            lines += _class_block(ids.of(tp), _readable(tp), _field_members(tp))
+        lines += _relations(self._links, link_ids, ids)
+        return _joined(lines)
+
+    def __repr__(self) -> str:
+        return f"CoRMermaid([{', '.join(link.name for link in self._links)}])"
+
+
+# --- checking and reading the links -------------------------------------------------
+
+
+def _checked_links(handlers: object) -> tuple[type[CORRequestHandler[Any, Any]], ...]:
+    links = tuple(_checked_link(index, item) for index, item in enumerate(_items(handlers)))
+    _reject_repeats(links)
+    return links
+
+
+def _items(handlers: object) -> tuple[object, ...]:
+    # Callers that are not type-checked can pass a lone class, a string, or nothing.
+    if _is_link_class(handlers):
+        name = type_name(handlers)
+        msg = f"CoRMermaid() got the class {name} alone; wrap it in a list: CoRMermaid([{name}])"
+        raise HandlerBindingTypeError(msg)
+    if isinstance(handlers, (str, bytes)) or not isinstance(handlers, Sequence):
+        msg = (
+            f"CoRMermaid() expects a sequence of chain link classes, {_HOW_TO_CALL}; "
+            f"got {handlers!r}"
+        )
+        raise HandlerBindingTypeError(msg)
+    items = tuple(cast("Sequence[object]", handlers))
+    if not items:
+        msg = f"CoRMermaid() needs at least one chain link class, {_HOW_TO_CALL}"
+        raise HandlerBindingTypeError(msg)
+    return items
+
+
+def _is_link_class(obj: object) -> TypeIs[type[CORRequestHandler[Any, Any]]]:
+    return isinstance(obj, type) and issubclass(obj, CORRequestHandler)
+
+
+def _checked_link(index: int, item: object) -> type[CORRequestHandler[Any, Any]]:
+    if _is_link_class(item) and item is not CORRequestHandler:
+        return item
+    msg = f"CoRMermaid() got handlers[{index}] = {_not_a_link(item)}"
+    raise HandlerBindingTypeError(msg)
+
+
+def _not_a_link(item: object) -> str:
+    if item is CORRequestHandler:
+        return "CORRequestHandler itself; pass the link classes that derive from it"
+    item_class = type(item)  # read before isinstance narrows `item` to a generic class
+    if isinstance(item, CORRequestHandler):
+        name = type_name(item_class)
+        return f"an instance of {name}; pass the class {name} itself"
+    shown = f"the class {type_name(item)}" if isinstance(item, type) else repr(item)
+    return (
+        f"{shown}, which is not a chain link; pass subclasses of "
+        "CORRequestHandler[Request, Response], in chain order"
+    )
+
+
+def _reject_repeats(links: tuple[type[CORRequestHandler[Any, Any]], ...]) -> None:
+    for index, link in enumerate(links):
+        first = links.index(link)
+        if first != index:
+            msg = (
+                f"CoRMermaid() got {type_name(link)} twice (handlers[{first}] and "
+                f"handlers[{index}]); a chain asks each link at most once, so list it once"
+            )
+            raise HandlerBindingTypeError(msg)
+
+
+def _describe(cls: type[CORRequestHandler[Any, Any]]) -> _Link:
+    request, response = type_arguments(cls, CORRequestHandler) or (UNKNOWN, UNKNOWN)
+    return _Link(cls=cls, name=_readable(cls), request=request, response=response)
+
+
+# --- the sequence diagram -----------------------------------------------------------
+
+
+def _alias(index: int) -> str:
+    return f"L{index + 1}"
+
+
+def _alternatives(links: Sequence[_Link]) -> list[str]:
+    """One `alt` block per link, each nested in the `else` branch of the one before."""
+    lines: list[str] = []
+    for index, link in enumerate(links):
+        depth, alias, name = index + 1, _alias(index), _text(link.name)
+        lines += [
+            _line(depth, f"alt {name} handles it"),
+            _line(depth + 1, f"{alias}-->>{_CALLER}: {_text(_response_label(link.response))}"),
+            _line(depth, f"else {name} passes it on"),
+        ]
+        if index + 1 < len(links):
+            lines.append(_line(depth + 1, f"{alias}->>{_alias(index + 1)}: next(request)"))
+    innermost = len(links) + 1
+    lines += [
+        _line(innermost, f"{_alias(len(links) - 1)}-->>{_CALLER}: None (no next link)"),
+        _line(innermost, f"Note over {_CALLER}: raise {ChainExhaustedError.__name__}"),
+    ]
+    lines += (_line(depth, "end") for depth in range(len(links), 0, -1))
+    return lines
+
+
+def _response_label(response: object) -> str:
+    return "response" if response is UNKNOWN else _readable(response)
+
+
+# --- the class diagram --------------------------------------------------------------
+
+
+class _Identifiers:
+    """Mermaid identifiers for the classes of one diagram: valid, unique, one per type."""
+
+    __slots__ = ("_by_type", "_taken")
+
+    def __init__(self, *, reserved: str) -> None:
+        self._taken = {reserved}
+        self._by_type: dict[object, str] = {}
+
+    def of(self, tp: object) -> str:
+        """The identifier of `tp`, made on first use."""
+        found = self._by_type.get(tp)
+        if found is None:
+            found = self._fresh(_identifier(_readable(tp)))
+            self._by_type[tp] = found
+        return found
+
+    def _fresh(self, wanted: str) -> str:
+        # Two classes may share a name (same name, different modules).
+        candidate, number = wanted, 1
+        while candidate in self._taken:
+            number += 1
+            candidate = f"{wanted}_{number}"
+        self._taken.add(candidate)
+        return candidate
+
+
+def _identifier(name: str) -> str:
+    ident = _NOT_IN_IDENTIFIER.sub("_", name).strip("_")
+    if not ident or ident[0].isdigit():
+        ident = f"T{ident}"
+    # Mermaid reads some lower-case words as keywords, not names (class, link, note,
+    # style, namespace, the aggregation arrow `o`); none of them starts upper-case.
+    return ident[0].upper() + ident[1:]
+
+
+def _class_block(ident: str, label: str, members: Sequence[str]) -> list[str]:
+    head = f"class {ident}"
+    if label != ident:
+        head += f'["{_entities(label, _LABEL_SPECIAL)}"]'
+    if not members:
+        return [_line(1, head)]
+    return [_line(1, f"{head} {{"), *(_line(2, member) for member in members), _line(1, "}")]
+
+
+def _handle_member(response: object) -> str:
+    return f"+handle(request) {_optional_name(response)}"
+
+
+def _optional_name(tp: object) -> str:
+    if tp is UNKNOWN:
+        return "Any"
+    if any(_is_none(member) for member in _union_members(tp) or (tp,)):
+        return _readable(tp)
+    return f"{_readable(tp)} | None"
+
+
+def _declared_types(links: Iterable[_Link]) -> Iterable[object]:
+    for link in links:
+        yield from _type_nodes(link.request)
+        yield from _type_nodes(link.response)
+
+
+def _type_nodes(tp: object) -> tuple[object, ...]:
+    """The classes a declared type stands for: each member of a union, None left out."""
+    if get_origin(tp) is typing.Annotated:
+        return _type_nodes(get_args(tp)[0])
+    members = _union_members(tp) or (tp,)
+    return tuple(member for member in members if not _is_nothing(member))
+
+
+def _is_nothing(tp: object) -> bool:
+    return _is_none(tp) or tp is UNKNOWN or tp is Any or isinstance(tp, TypeVar)
+
+
+def _is_none(tp: object) -> bool:
+    return tp is None or tp is type(None)
+
+
+def _distinct(items: Iterable[object]) -> list[object]:
+    return list(dict.fromkeys(items))
+
+
+def _field_members(tp: object) -> list[str]:
+    return [f"{'-' if name.startswith('_') else '+'}{name}: {kind}" for name, kind in _fields(tp)]
+
+
+def _fields(tp: object) -> list[tuple[str, str]]:
+    """(name, type) of each field of a pydantic model or a dataclass; none otherwise."""
+    if not isinstance(tp, type) or get_args(tp):
+        return []
+    cls = cast("type[object]", tp)
+    if issubclass(cls, pydantic.BaseModel):
+        return [(name, _readable(info.annotation)) for name, info in cls.model_fields.items()]
+    if dataclasses.is_dataclass(cls):
+        # With postponed annotations `field.type` is the source text, already readable.
+        return [(field.name, _readable(field.type)) for field in dataclasses.fields(cls)]
+    return []
+
+
+def _relations(links: Sequence[_Link], link_ids: Sequence[str], ids: _Identifiers) -> list[str]:
+    lines = [_line(1, f"{_BASE} <|-- {ident}") for ident in link_ids]
+    lines += (_line(1, f"{a} --> {b} : next") for a, b in itertools.pairwise(link_ids))
+    for link, ident in zip(links, link_ids, strict=True):
+        lines += _dependencies(ident, link.request, "handles", ids)
+        lines += _dependencies(ident, link.response, "returns", ids)
+    return lines
+
+
+def _dependencies(ident: str, tp: object, label: str, ids: _Identifiers) -> list[str]:
+    return [_line(1, f"{ident} ..> {ids.of(node)} : {label}") for node in _type_nodes(tp)]
+
+
+# --- readable names -----------------------------------------------------------------
+
+
+def _readable(tp: object) -> str:
+    """A short name for a type as a reader writes it: `list[Item] | None`, not module paths."""
+    plain = _plain_name(tp)
+    return plain if plain is not None else _compound_name(tp)
+
+
+def _plain_name(tp: object) -> str | None:
+    if isinstance(tp, str):  # an annotation that was never evaluated
+        return tp
+    if isinstance(tp, ForwardRef):
+        return tp.__forward_arg__
+    if tp is Ellipsis:
+        return "..."
+    if isinstance(tp, TypeVar):  # its repr `~T` would open a generic in Mermaid
+        return tp.__name__
+    # `list[int]` passes isinstance(..., type) on some versions; its arguments tell it apart.
+    if isinstance(tp, type) and not _is_none(tp) and not get_args(tp):
+        return _LOCALS_PREFIX.sub("", tp.__qualname__)
+    return None
+
+
+def _compound_name(tp: object) -> str:
+    if isinstance(tp, list):  # the parameter list of a Callable
+        return f"[{', '.join(map(_readable, cast('list[object]', tp)))}]"
+    members = _union_members(tp)
+    if members is not None:
+        return " | ".join(map(_readable, members))
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is None or not args:
+        return type_name(tp)
+    if origin is typing.Annotated:  # the metadata is for validators, not for readers
+        return _readable(args[0])
+    shown = map(_literal_value if origin is typing.Literal else _readable, args)
+    return f"{_readable(origin)}[{', '.join(shown)}]"
+
+
+def _literal_value(value: object) -> str:
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__name__}.{value.name}"
+    return repr(value)
+
+
+def _union_members(tp: object) -> tuple[object, ...] | None:
+    origin = get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        return get_args(tp)
+    return None
+
+
+# --- text ---------------------------------------------------------------------------
+
+
+def _line(depth: int, text: str) -> str:
+    return f"{_INDENT * depth}{text}"
+
+
+def _joined(lines: Iterable[str]) -> str:
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _text(text: str) -> str:
+    return _entities(text, _SEQUENCE_SPECIAL)
+
+
+def _entities(text: str, special: str) -> str:
+    return "".join(f"#{ord(char)};" if char in special else char for char in text)
