@@ -8,6 +8,7 @@ from typing_extensions import assert_type
 import cqrs
 from cqrs.requests import bootstrap
 from cqrs.requests.cor_request_handler import CORRequestHandler, build_chain
+from cqrs.requests.mermaid import CoRMermaid
 
 
 class Receipt(cqrs.Response):
@@ -68,3 +69,9 @@ async def main() -> None:
     chain = build_chain([card, wallet])
     assert_type(chain, CORRequestHandler[Pay, Receipt])
     assert_type(await chain.handle(Pay(method="cash")), Receipt | None)
+
+
+diagram = CoRMermaid([Card, Wallet, AnyRequest])
+assert_type(diagram.sequence(), str)
+assert_type(diagram.class_diagram(), str)
+assert_type(cqrs.CoRMermaid((Card,)).sequence(), str)

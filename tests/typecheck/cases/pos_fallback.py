@@ -7,6 +7,7 @@ import di
 from typing_extensions import assert_type
 
 import cqrs
+from cqrs.adapters.circuit_breaker import AioBreakerAdapter, PurgatoryCircuitBreaker
 from cqrs.circuit_breaker import CircuitIdentifier, ICircuitBreaker
 from cqrs.requests import bootstrap
 
@@ -97,6 +98,8 @@ class CountingBreaker:
 
 
 breaker: ICircuitBreaker = CountingBreaker()
+shipped: ICircuitBreaker = PurgatoryCircuitBreaker(fail_max=3, timeout_duration=10)
+compatible: ICircuitBreaker = AioBreakerAdapter(fail_max=5, timeout_duration=60)
 
 users = cqrs.RequestHandlerFallback(FromDatabase, FromCache)
 assert_type(users, cqrs.RequestHandlerFallback[GetUser, UserDTO])
