@@ -24,6 +24,7 @@ from di.dependent import Dependent
 
 import cqrs
 from cqrs.requests import bootstrap
+from cqrs.requests.cor_request_handler import CORRequestHandler
 
 # --- the workload ---------------------------------------------------------------
 
@@ -112,8 +113,42 @@ class PingWithDepsHandler(cqrs.RequestHandler[PingWithDeps, Pong]):
         return Pong(n=request.n)
 
 
+class PingWithFallback(cqrs.Request[Pong]):
+    n: int
+
+
+class PrimaryPing(cqrs.RequestHandler[PingWithFallback, Pong]):
+    async def handle(self, request: PingWithFallback) -> Pong:
+        return Pong(n=request.n)
+
+
+class FallbackPing(cqrs.RequestHandler[PingWithFallback, Pong]):
+    async def handle(self, request: PingWithFallback) -> Pong:
+        return Pong(n=-request.n)
+
+
+class PingChain(cqrs.Request[Pong]):
+    n: int
+
+
+class PassOn(CORRequestHandler[PingChain, Pong]):
+    async def handle(self, request: PingChain) -> Pong | None:
+        return await self.next(request)
+
+
+class PassOnAgain(PassOn):
+    pass
+
+
+class Answer(CORRequestHandler[PingChain, Pong]):
+    async def handle(self, request: PingChain) -> Pong | None:
+        return Pong(n=request.n)
+
+
 def requests_mapper(mapper: cqrs.RequestMap) -> None:
     mapper.bind(Ping, PingHandler)
+    mapper.bind(PingWithFallback, cqrs.RequestHandlerFallback(PrimaryPing, FallbackPing))
+    mapper.bind(PingChain, [PassOn, PassOnAgain, Answer])
     mapper.bind(PingWithEvents, PingWithEventsHandler)
     mapper.bind(PingWithDeps, PingWithDepsHandler)
 
@@ -175,6 +210,8 @@ async def measure(repeats: int, loops: int, stream_items: int) -> list[Result]:
     ping = Ping(n=1)
     ping_events = PingWithEvents(n=1)
     ping_deps = PingWithDeps(n=1)
+    ping_fallback = PingWithFallback(n=1)
+    ping_chain = PingChain(n=1)
 
     async def drain() -> None:
         async for _ in streaming.stream(Count(items=stream_items)):
@@ -192,6 +229,18 @@ async def measure(repeats: int, loops: int, stream_items: int) -> list[Result]:
         ),
         (f"stream of {stream_items} items, 1 event each (per item)", 1, stream_items, drain),
         ("send() to a handler with 3 di dependencies", loops, 1, lambda: mediator.send(ping_deps)),
+        (
+            "send() through a fallback pair (primary answers)",
+            loops,
+            1,
+            lambda: mediator.send(ping_fallback),
+        ),
+        (
+            "send() through a 3-link chain (last answers)",
+            loops,
+            1,
+            lambda: mediator.send(ping_chain),
+        ),
     ]
     for name, case_loops, per_call, op in cases:
         per_op = await best_of(repeats, case_loops, op) / per_call
