@@ -51,7 +51,7 @@ class EventComposite(abc.ABC):
     @property
     @abc.abstractmethod
     def members(self) -> tuple[type[Any], ...]:
-        """The handler classes the composite builds through the container."""
+        """The handler classes the composite builds; the first one runs for every event."""
 
     @abc.abstractmethod
     def check_event(self, event_type: type[IEvent], /) -> None:

@@ -15,7 +15,7 @@ from cqrs._composites.checks import (
     handled_types,
     is_request_handler_class,
 )
-from cqrs._errors import HandlerBindingTypeError
+from cqrs._errors import DependencyResolutionError, HandlerBindingTypeError
 from cqrs._interfaces.circuit_breaker import ICircuitBreaker
 from cqrs._interfaces.container import Resolver
 from cqrs._interfaces.handlers import EventHandler, RequestHandler, StreamingRequestHandler
@@ -49,18 +49,19 @@ class _Policy:
         self.circuit_breaker = _check_circuit_breaker(circuit_breaker, owner)
 
     def should_fall_back(self, error: Exception) -> bool:
+        if isinstance(error, DependencyResolutionError):
+            return False  # a wiring mistake, not an outage: hiding it would be worse
         breaker = self.circuit_breaker
         if breaker is not None and breaker.is_circuit_breaker_error(error):
             return True
         return not self.failure_exceptions or isinstance(error, self.failure_exceptions)
 
-    async def call(
-        self, primary: type[Any], func: Callable[[_T], Awaitable[Any]], argument: _T
-    ) -> Any:  # noqa: ANN401 - the handler's own result, typed by the binding
+    async def call(self, primary: type[Any], attempt: Callable[[], Awaitable[_T]]) -> _T:
+        """Run `attempt` (build the primary and use it) through the breaker, if any."""
         breaker = self.circuit_breaker
         if breaker is None:
-            return await func(argument)
-        return await breaker.call(primary, func, argument)
+            return await attempt()
+        return await breaker.call(primary, attempt)
 
 
 def _check_failure_exceptions(value: object, owner: str) -> FailureExceptions:
@@ -116,7 +117,10 @@ def _log_fallback(
 def _check_pair(primary: type[Any], fallback: type[Any], origin: type, owner: str) -> None:
     """Both classes must serve the same messages: one may not be narrower than the other."""
     if primary is fallback:
-        msg = f"{owner}: the fallback must be another handler than the primary"
+        msg = (
+            f"{owner}: {type_name(primary)} is both the primary and the fallback; the "
+            "fallback must be another handler"
+        )
         raise HandlerBindingTypeError(msg)
     if origin is EventHandler:
         ((handled_p,), (handled_f,)) = (
@@ -306,16 +310,21 @@ class _FallbackRequestHandler(RequestHandler[Any, Any]):
 
     async def handle(self, request: IRequest[Any], /) -> Any:  # noqa: ANN401 - see RequestMap
         policy = self._policy
-        primary: RequestHandler[Any, Any] = await self._container.resolve(self._primary)
+
+        # Building the primary is part of the attempt: a constructor that cannot reach
+        # its service fails over too, and an open circuit does not even build it.
+        async def attempt() -> Any:  # noqa: ANN401 - as above
+            primary: RequestHandler[Any, Any] = await self._container.resolve(self._primary)
+            response = await primary.handle(request)
+            self._completed = primary
+            return response
+
         try:
-            response = await policy.call(self._primary, primary.handle, request)
+            return await policy.call(self._primary, attempt)
         except Exception as error:
             if not policy.should_fall_back(error):
                 raise
             _log_fallback(self._primary, self._fallback, error, policy)
-        else:
-            self._completed = primary
-            return response
         fallback: RequestHandler[Any, Any] = await self._container.resolve(self._fallback)
         response = await fallback.handle(request)
         self._completed = fallback
@@ -359,13 +368,23 @@ class _FallbackStreamingHandler(StreamingRequestHandler[Any, Any]):
 
     async def handle(self, request: IRequest[Any], /) -> AsyncIterator[Any]:
         policy = self._policy
-        primary: StreamingRequestHandler[Any, Any] = await self._container.resolve(self._primary)
-        self._current = primary
-        results = primary.handle(request)
+        results: AsyncIterator[Any] | None = None
+
+        # Each pull is one call through the breaker; the first also builds the primary.
+        async def pull() -> object:
+            nonlocal results
+            if results is None:
+                primary: StreamingRequestHandler[Any, Any] = await self._container.resolve(
+                    self._primary
+                )
+                self._current = primary
+                results = primary.handle(request)
+            return await _next_item(results)
+
         try:
             while True:
                 try:
-                    item = await policy.call(self._primary, _next_item, results)
+                    item = await policy.call(self._primary, pull)
                 except Exception as error:
                     if not policy.should_fall_back(error):
                         raise
@@ -375,7 +394,8 @@ class _FallbackStreamingHandler(StreamingRequestHandler[Any, Any]):
                     return
                 yield item
         finally:
-            await _close(results)
+            if results is not None:
+                await _close(results)
         # The primary's events not yet taken belong to a failed handler: dropped.
         fallback: StreamingRequestHandler[Any, Any] = await self._container.resolve(self._fallback)
         self._current = fallback
@@ -483,15 +503,19 @@ class _FallbackEventHandler(EventHandler[Any]):
 
     async def handle(self, event: IEvent, /) -> None:
         policy = self._policy
-        primary = await self._container.resolve(self._primary)
+
+        async def attempt() -> None:  # built inside the attempt, as for requests
+            primary: EventHandler[Any] = await self._container.resolve(self._primary)
+            await primary.handle(event)
+            self._completed = primary
+
         try:
-            await policy.call(self._primary, primary.handle, event)
+            await policy.call(self._primary, attempt)
         except Exception as error:
             if not policy.should_fall_back(error):
                 raise
             _log_fallback(self._primary, self._fallback, error, policy)
         else:
-            self._completed = primary
             return
         fallback = await self._container.resolve(self._fallback)
         await fallback.handle(event)

@@ -65,8 +65,11 @@ class EventMap(Mapping[type[IEvent], Sequence[EventBinding]]):
         else:
             handler_cls = check_event_handler(event_cls, handler_type)
         bound = self._registry.get(event_cls, ())
-        if handler_cls in bound:
-            msg = f"{type_name(handler_cls)} is already bound to {type_name(event_cls)}"
+        # A class that always runs (bound alone, or as a primary) must not run twice
+        # per event; a class may be the fallback of several primaries, though.
+        first = _first_runner(handler_cls)
+        if first in {_first_runner(binding) for binding in bound}:
+            msg = f"{type_name(first)} is already bound to {type_name(event_cls)}"
             raise HandlerAlreadyBoundError(msg)
         self._registry[event_cls] = (*bound, handler_cls)
 
@@ -95,3 +98,7 @@ def _check_event_type(event_type: object) -> type[IEvent]:
         f"cqrs.Event or cqrs.IEvent) first, got {event_type!r}"
     )
     raise HandlerBindingTypeError(msg)
+
+
+def _first_runner(binding: EventBinding) -> type[Any]:
+    return binding.members[0] if isinstance(binding, EventComposite) else binding
