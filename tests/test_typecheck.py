@@ -130,9 +130,9 @@ def rot(tmp_path_factory: pytest.TempPathFactory) -> Rot:
     texts["neg_wrong_code"], lines["neg_wrong_code"] = _edit(
         cases / "neg_bind_event.py",
         "m.bind(UserLeft, UserJoinedHandler)  # type: ignore[misc]  "
-        "# pyright: ignore[reportArgumentType]",
+        "# pyright: ignore[reportArgumentType, reportCallIssue]",
         "m.bind(UserLeft, UserJoinedHandler)  # type: ignore[arg-type]  "
-        "# pyright: ignore[reportCallIssue]",
+        "# pyright: ignore[reportAttributeAccessIssue]",
     )
     texts["gap_request_instance"] = KNOWN_GAP
     lines["gap_request_instance"] = (
