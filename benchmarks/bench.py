@@ -178,17 +178,30 @@ class Result:
     ratio: float | None = None
 
 
-async def best_of(repeats: int, loops: int, op: Callable[[], Awaitable[object]]) -> float:
-    """Minimum over `repeats` of the mean time per call of `op`, in µs."""
-    for _ in range(min(loops, 100)):  # warm-up
+async def per_call(loops: int, op: Callable[[], Awaitable[object]]) -> float:
+    """Mean time of one call of `op` over `loops` calls, in µs."""
+    started = time.perf_counter()
+    for _ in range(loops):
         await op()
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        for _ in range(loops):
+    return (time.perf_counter() - started) / loops * 1e6
+
+
+async def best_of_interleaved(
+    repeats: int, cases: list[tuple[int, Callable[[], Awaitable[object]]]]
+) -> list[float]:
+    """Minimum over `repeats` rounds of each case's time per call, in µs.
+
+    Each round times every case once, in turn, so that a slow spell of the machine
+    hits the baseline and the cases alike instead of skewing their ratios.
+    """
+    for loops, op in cases:  # warm-up
+        for _ in range(min(loops, 100)):
             await op()
-        best = min(best, (time.perf_counter() - started) / loops)
-    return best * 1e6
+    best = [float("inf")] * len(cases)
+    for _ in range(repeats):
+        for index, (loops, op) in enumerate(cases):
+            best[index] = min(best[index], await per_call(loops, op))
+    return best
 
 
 async def measure(repeats: int, loops: int, stream_items: int) -> list[Result]:
@@ -217,9 +230,8 @@ async def measure(repeats: int, loops: int, stream_items: int) -> list[Result]:
         async for _ in streaming.stream(Count(items=stream_items)):
             pass
 
-    baseline = await best_of(repeats, loops, lambda: handler.handle(ping))
-    results = [Result("baseline: await handler.handle(request)", baseline, 1.0)]
     cases: list[tuple[str, int, int, Callable[[], Awaitable[object]]]] = [
+        ("baseline: await handler.handle(request)", loops, 1, lambda: handler.handle(ping)),
         ("send() through bootstrap(), default middleware", loops, 1, lambda: mediator.send(ping)),
         (
             "send() raising 2 domain events, parallel, limit 4",
@@ -242,10 +254,13 @@ async def measure(repeats: int, loops: int, stream_items: int) -> list[Result]:
             lambda: mediator.send(ping_chain),
         ),
     ]
-    for name, case_loops, per_call, op in cases:
-        per_op = await best_of(repeats, case_loops, op) / per_call
-        results.append(Result(name, per_op, per_op / baseline))
-    return results
+    timings = await best_of_interleaved(repeats, [(n, op) for _, n, _, op in cases])
+    per_op = [timing / items for timing, (_, _, items, _) in zip(timings, cases, strict=True)]
+    baseline = per_op[0]
+    return [
+        Result(name, value, value / baseline)
+        for value, (name, _, _, _) in zip(per_op, cases, strict=True)
+    ]
 
 
 def import_time_ms(repeats: int) -> float:

@@ -10,7 +10,6 @@ from typing import Any
 
 from typing_extensions import TypeIs
 
-from cqrs._composites.base import EventComposite
 from cqrs._errors import EventBrokerMissingError
 from cqrs._interfaces.broker import Message, MessageBroker
 from cqrs._interfaces.container import Resolver
@@ -121,10 +120,10 @@ class EventEmitter:
 
     async def _run(self, binding: EventBinding, event: IEvent) -> Sequence[IEvent]:
         handler: EventHandler[Any]
-        if isinstance(binding, EventComposite):
-            handler = await binding.open(self._container)
-        else:
+        if isinstance(binding, type):  # not an ABC check: this runs for every event
             handler = await self._container.resolve(binding)
+        else:
+            handler = await binding.open(self._container)
         if self._middleware_chain is None:
             await handler.handle(event)
         else:

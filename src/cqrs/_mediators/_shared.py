@@ -67,13 +67,15 @@ StreamingBinding: TypeAlias = "type[StreamingRequestHandler[Any, Any]] | Request
 
 
 def _is_streaming(binding: RequestBinding) -> bool:
-    if isinstance(binding, RequestComposite):
-        return binding.streaming
-    return issubclass(binding, StreamingRequestHandler)
+    if isinstance(binding, type):
+        return issubclass(binding, StreamingRequestHandler)
+    return binding.streaming
 
 
 def plain_binding(request_map: RequestMap, request: IRequest[Any]) -> PlainBinding:
     binding = _lookup(request_map, request)
+    if isinstance(binding, type) and issubclass(binding, RequestHandler):
+        return binding  # the common case first: one lookup, two fast checks
     if not _is_streaming(binding):
         return cast("PlainBinding", binding)
     msg = (
@@ -96,15 +98,18 @@ def streaming_binding(request_map: RequestMap, request: IRequest[Any]) -> Stream
     raise RequestHandlerTypeError(msg)
 
 
+# `isinstance(binding, type)` rather than an ABC check: this runs on every request.
+
+
 async def open_plain(container: Resolver, binding: PlainBinding) -> RequestHandler[Any, Any]:
-    if isinstance(binding, RequestComposite):
-        return cast("RequestHandler[Any, Any]", await binding.open(container))
-    return await container.resolve(binding)
+    if isinstance(binding, type):
+        return await container.resolve(binding)
+    return cast("RequestHandler[Any, Any]", await binding.open(container))
 
 
 async def open_streaming(
     container: Resolver, binding: StreamingBinding
 ) -> StreamingRequestHandler[Any, Any]:
-    if isinstance(binding, RequestComposite):
-        return cast("StreamingRequestHandler[Any, Any]", await binding.open(container))
-    return await container.resolve(binding)
+    if isinstance(binding, type):
+        return await container.resolve(binding)
+    return cast("StreamingRequestHandler[Any, Any]", await binding.open(container))

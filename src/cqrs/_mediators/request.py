@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from typing_extensions import TypeVar
 
 from cqrs._dispatch.emitter import EventEmitter
 from cqrs._interfaces.container import Resolver
+from cqrs._interfaces.handlers import RequestHandler
 from cqrs._interfaces.middleware import MiddlewareChain
 from cqrs._maps.event_map import EventMap
 from cqrs._maps.request_map import RequestMap
@@ -78,7 +79,11 @@ class RequestMediator:
             RequestHandlerTypeError: the bound handler is a streaming handler.
         """
         binding = plain_binding(self._request_map, request)
-        handler = await open_plain(self._container, binding)
+        handler: RequestHandler[Any, Any]
+        if isinstance(binding, type):  # inlined: this is the path of every request
+            handler = await self._container.resolve(binding)
+        else:
+            handler = await open_plain(self._container, binding)
         if self._middleware_chain is None:
             response = await handler.handle(request)
         else:
