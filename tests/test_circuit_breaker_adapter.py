@@ -11,15 +11,19 @@ import importlib
 import math
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import ClassVar
 
+import di
 import purgatory
 import purgatory.domain.model as purgatory_model
 import pytest
 
+import cqrs
 from cqrs.adapters.circuit_breaker import AioBreakerAdapter, PurgatoryCircuitBreaker
 from cqrs.circuit_breaker import ICircuitBreaker
 from cqrs.exceptions import InvalidConfigurationError
+from cqrs.requests import bootstrap
 
 # --- static: the adapters satisfy the protocol (checked by mypy and pyright) ----------
 
@@ -532,3 +536,156 @@ def test_importing_without_purgatory_says_which_extra_to_install(
 
     with pytest.raises(ImportError, match=r"pip install \"cqrs-typed\[circuit-breaker\]\""):
         importlib.import_module("cqrs.adapters.circuit_breaker")
+
+
+# --- end to end: fallbacks behind the real breaker, through the mediators -------------
+
+
+class Item(cqrs.Response):
+    source: str
+    n: int
+
+
+class ListItems(cqrs.Request[Item]):
+    pass
+
+
+class FeedState:
+    """What the handlers of one test did; handlers are built by the container."""
+
+    built: ClassVar[list[str]] = []
+    feed_up: ClassVar[bool] = False
+    items_before_failing: ClassVar[int] = 0
+
+
+class LiveFeed(cqrs.StreamingRequestHandler[ListItems, Item]):
+    def __init__(self) -> None:
+        FeedState.built.append("live")
+
+    def clear_events(self) -> None:
+        pass
+
+    async def handle(self, request: ListItems) -> AsyncIterator[Item]:
+        for n in range(2):
+            if not FeedState.feed_up and n == FeedState.items_before_failing:
+                msg = "feed lost"
+                raise DependencyDownError(msg)
+            yield Item(source="live", n=n)
+
+
+class CachedFeed(cqrs.StreamingRequestHandler[ListItems, Item]):
+    def __init__(self) -> None:
+        FeedState.built.append("cache")
+
+    def clear_events(self) -> None:
+        pass
+
+    async def handle(self, request: ListItems) -> AsyncIterator[Item]:
+        yield Item(source="cache", n=0)
+        yield Item(source="cache", n=1)
+
+
+@pytest.fixture
+def feed() -> type[FeedState]:
+    FeedState.built = []
+    FeedState.feed_up = False
+    FeedState.items_before_failing = 0
+    return FeedState
+
+
+async def drain(mediator: cqrs.StreamingRequestMediator) -> list[str]:
+    return [f"{item.source} {item.n}" async for item in mediator.stream(ListItems())]
+
+
+def feed_mediator(breaker: PurgatoryCircuitBreaker) -> cqrs.StreamingRequestMediator:
+    def queries(mapper: cqrs.RequestMap) -> None:
+        mapper.bind(
+            ListItems,
+            cqrs.RequestHandlerFallback(
+                LiveFeed, CachedFeed, (DependencyDownError,), circuit_breaker=breaker
+            ),
+        )
+
+    return bootstrap.bootstrap_streaming(di_container=di.Container(), queries_mapper=queries)
+
+
+async def test_streams_of_a_down_service_open_the_circuit_and_it_recovers(
+    clock: Clock, feed: type[FeedState]
+) -> None:
+    mediator = feed_mediator(PurgatoryCircuitBreaker(fail_max=2, timeout_duration=30))
+
+    for _ in range(2):  # the live feed fails before its first item: two failures
+        assert await drain(mediator) == ["cache 0", "cache 1"]
+    feed.built.clear()
+    assert await drain(mediator) == ["cache 0", "cache 1"]
+    assert feed.built == ["cache"]  # open: the live feed is not even built
+
+    # After the timeout the next stream probes the live feed; it is back, so it closes.
+    clock.advance(31)
+    feed.feed_up = True
+    assert await drain(mediator) == ["live 0", "live 1"]
+    feed.built.clear()
+    assert await drain(mediator) == ["live 0", "live 1"]
+    assert feed.built == ["live"]
+
+
+async def test_each_item_a_stream_delivers_counts_as_a_success_for_the_breaker(
+    clock: Clock, feed: type[FeedState]
+) -> None:
+    # Every stream delivers one item and then fails: each pull is one call through the
+    # breaker, so the delivered item resets the count and the circuit stays closed.
+    feed.items_before_failing = 1
+    mediator = feed_mediator(PurgatoryCircuitBreaker(fail_max=2, timeout_duration=30))
+
+    for _ in range(4):
+        assert await drain(mediator) == ["live 0", "cache 0", "cache 1"]
+    assert feed.built.count("live") == 4
+
+
+class Quote(cqrs.Response):
+    source: str
+
+
+class GetQuote(cqrs.Request[Quote]):
+    pass
+
+
+class LiveQuote(cqrs.RequestHandler[GetQuote, Quote]):
+    async def handle(self, request: GetQuote) -> Quote:
+        FeedState.built.append("live quote")
+        if not FeedState.feed_up:
+            msg = "pricing down"
+            raise DependencyDownError(msg)
+        return Quote(source="live")
+
+
+class CachedQuote(cqrs.RequestHandler[GetQuote, Quote]):
+    async def handle(self, request: GetQuote) -> Quote:
+        return Quote(source="cache")
+
+
+async def test_one_breaker_keeps_the_circuits_of_two_fallbacks_apart(
+    clock: Clock, feed: type[FeedState]
+) -> None:
+    breaker = PurgatoryCircuitBreaker(fail_max=1, timeout_duration=30)
+
+    def commands(mapper: cqrs.RequestMap) -> None:
+        mapper.bind(
+            GetQuote, cqrs.RequestHandlerFallback(LiveQuote, CachedQuote, circuit_breaker=breaker)
+        )
+
+    def queries(mapper: cqrs.RequestMap) -> None:
+        mapper.bind(
+            ListItems, cqrs.RequestHandlerFallback(LiveFeed, CachedFeed, circuit_breaker=breaker)
+        )
+
+    quotes = bootstrap.bootstrap(di_container=di.Container(), commands_mapper=commands)
+    items = bootstrap.bootstrap_streaming(di_container=di.Container(), queries_mapper=queries)
+
+    assert await quotes.send(GetQuote()) == Quote(source="cache")  # opens LiveQuote's circuit
+    feed.feed_up = True
+    # LiveFeed's circuit is its own: still closed, so the live feed serves.
+    assert await drain(items) == ["live 0", "live 1"]
+    feed.built.clear()
+    assert await quotes.send(GetQuote()) == Quote(source="cache")
+    assert feed.built == []  # LiveQuote's circuit is open: never asked

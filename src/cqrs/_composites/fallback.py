@@ -162,7 +162,8 @@ class RequestHandlerFallback(RequestComposite, Generic[_ReqT_contra, _ResT]):
     Both handlers are plain `RequestHandler`s, or both are `StreamingRequestHandler`s,
     for the same request and response types. For streams, the items the primary
     yielded before it failed stay delivered and the fallback then streams from the
-    start of its own results, so a consumer can receive an item twice.
+    start of its own results, so a consumer can receive an item twice. Each pull of
+    the primary's stream is one call through the circuit breaker.
 
     Example:
         >>> import cqrs
