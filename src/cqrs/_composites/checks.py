@@ -88,18 +88,27 @@ def check_cor_link(
         )
         raise HandlerBindingTypeError(msg)
     _check_pairing(request_type, link)
-    if not inspect.iscoroutinefunction(inspect.getattr_static(link, "handle", None)):
-        msg = f"{type_name(link)}.handle must be a coroutine function (async def)"
-        raise HandlerBindingTypeError(msg)
+    _require_async_handle(link)
     return link
+
+
+def _require_concrete(handler_type: type, target: str) -> None:
+    if inspect.isabstract(handler_type):
+        handler = type_name(handler_type)
+        missing = ", ".join(sorted(getattr(handler_type, "__abstractmethods__", ())))
+        msg = f"cannot bind {handler} to {target}: {handler} is abstract (missing: {missing})"
+        raise HandlerBindingTypeError(msg)
+
+
+def _require_async_handle(handler_type: type) -> None:
+    if not inspect.iscoroutinefunction(inspect.getattr_static(handler_type, "handle", None)):
+        msg = f"{type_name(handler_type)}.handle must be a coroutine function (async def)"
+        raise HandlerBindingTypeError(msg)
 
 
 def _check_pairing(request_type: type[IRequest[Any]], handler_type: type) -> None:
     request, handler = type_name(request_type), type_name(handler_type)
-    if inspect.isabstract(handler_type):
-        missing = ", ".join(sorted(getattr(handler_type, "__abstractmethods__", ())))
-        msg = f"cannot bind {handler} to {request}: {handler} is abstract (missing: {missing})"
-        raise HandlerBindingTypeError(msg)
+    _require_concrete(handler_type, request)
     handled, returned = handled_types(handler_type)
     if isinstance(handled, type) and not issubclass(request_type, handled):
         msg = (
@@ -151,10 +160,7 @@ def check_event_handler(event_type: type[IEvent], handler_type: object) -> type[
         )
         raise HandlerBindingTypeError(msg)
     handler = type_name(handler_type)
-    if inspect.isabstract(handler_type):
-        missing = ", ".join(sorted(getattr(handler_type, "__abstractmethods__", ())))
-        msg = f"cannot bind {handler} to {event}: {handler} is abstract (missing: {missing})"
-        raise HandlerBindingTypeError(msg)
+    _require_concrete(handler_type, event)
     (handled,) = type_arguments(handler_type, EventHandler) or (None,)
     if isinstance(handled, type) and not issubclass(event_type, handled):
         msg = (
@@ -162,7 +168,5 @@ def check_event_handler(event_type: type[IEvent], handler_type: object) -> type[
             f"and {event} is not a {type_name(handled)}"
         )
         raise HandlerBindingTypeError(msg)
-    if not inspect.iscoroutinefunction(inspect.getattr_static(handler_type, "handle", None)):
-        msg = f"{handler}.handle must be a coroutine function (async def)"
-        raise HandlerBindingTypeError(msg)
+    _require_async_handle(handler_type)
     return handler_type

@@ -39,29 +39,90 @@ _NO_EVENTS: tuple[IEvent, ...] = ()
 _DONE: Final = object()
 
 
-class _Policy:
-    """When to give up on the primary handler, and how to call it."""
+class _Pair:
+    """A primary handler class, its fallback, and when to give up on the primary."""
 
-    __slots__ = ("circuit_breaker", "failure_exceptions")
+    __slots__ = ("circuit_breaker", "failure_exceptions", "fallback", "primary")
 
-    def __init__(self, failure_exceptions: object, circuit_breaker: object, owner: str) -> None:
+    def __init__(
+        self,
+        primary: type[Any],
+        fallback: type[Any],
+        failure_exceptions: object,
+        circuit_breaker: object,
+        owner: str,
+    ) -> None:
+        self.primary = primary
+        self.fallback = fallback
         self.failure_exceptions = _check_failure_exceptions(failure_exceptions, owner)
         self.circuit_breaker = _check_circuit_breaker(circuit_breaker, owner)
 
-    def should_fall_back(self, error: Exception) -> bool:
+    async def attempt(self, run: Callable[[], Awaitable[_T]]) -> _T:
+        """Run `run` (build the primary and use it) through the breaker, if any."""
+        breaker = self.circuit_breaker
+        if breaker is None:
+            return await run()
+        return await breaker.call(self.primary, run)
+
+    def gives_way(self, error: Exception) -> bool:
+        """Whether the primary's `error` makes the fallback run; logs it if so."""
         if isinstance(error, DependencyResolutionError):
             return False  # a wiring mistake, not an outage: hiding it would be worse
         breaker = self.circuit_breaker
         if breaker is not None and breaker.is_circuit_breaker_error(error):
+            logger.warning(
+                "The circuit of %s is open; %s handles this one",
+                type_name(self.primary),
+                type_name(self.fallback),
+            )
             return True
-        return not self.failure_exceptions or isinstance(error, self.failure_exceptions)
+        if self.failure_exceptions and not isinstance(error, self.failure_exceptions):
+            return False
+        logger.warning(
+            "%s failed (%s: %s); falling back to %s",
+            type_name(self.primary),
+            type(error).__name__,
+            error,
+            type_name(self.fallback),
+        )
+        return True
 
-    async def call(self, primary: type[Any], attempt: Callable[[], Awaitable[_T]]) -> _T:
-        """Run `attempt` (build the primary and use it) through the breaker, if any."""
-        breaker = self.circuit_breaker
-        if breaker is None:
-            return await attempt()
-        return await breaker.call(primary, attempt)
+
+class _PairedHandlers:
+    """What both fallback bindings show of their pair."""
+
+    __slots__ = ("_pair",)
+
+    _pair: _Pair
+
+    @property
+    def primary(self) -> type[Any]:
+        """The handler class that runs first."""
+        return self._pair.primary
+
+    @property
+    def fallback(self) -> type[Any]:
+        """The handler class that runs when the primary fails or its circuit is open."""
+        return self._pair.fallback
+
+    @property
+    def failure_exceptions(self) -> FailureExceptions:
+        """The primary's exceptions that make the fallback run (empty: any)."""
+        return self._pair.failure_exceptions
+
+    @property
+    def circuit_breaker(self) -> ICircuitBreaker | None:
+        """The breaker the primary is called through, if any."""
+        return self._pair.circuit_breaker
+
+    @property
+    def members(self) -> tuple[type[Any], ...]:
+        """The primary and the fallback handler classes, in that order."""
+        return (self._pair.primary, self._pair.fallback)
+
+    def __repr__(self) -> str:
+        pair = self._pair
+        return f"{type(self).__name__}({type_name(pair.primary)}, {type_name(pair.fallback)})"
 
 
 def _check_failure_exceptions(value: object, owner: str) -> FailureExceptions:
@@ -92,26 +153,6 @@ def _check_circuit_breaker(value: object, owner: str) -> ICircuitBreaker | None:
         f"(async call(identifier, func, ...) and is_circuit_breaker_error(exc)), got {value!r}"
     )
     raise HandlerBindingTypeError(msg)
-
-
-def _log_fallback(
-    primary: type[Any], fallback: type[Any], error: Exception, policy: _Policy
-) -> None:
-    breaker = policy.circuit_breaker
-    if breaker is not None and breaker.is_circuit_breaker_error(error):
-        logger.warning(
-            "The circuit of %s is open; %s handles this one",
-            type_name(primary),
-            type_name(fallback),
-        )
-        return
-    logger.warning(
-        "%s failed (%s: %s); falling back to %s",
-        type_name(primary),
-        type(error).__name__,
-        error,
-        type_name(fallback),
-    )
 
 
 def _check_pair(primary: type[Any], fallback: type[Any], origin: type, owner: str) -> None:
@@ -151,7 +192,7 @@ def _check_pair(primary: type[Any], fallback: type[Any], origin: type, owner: st
         raise HandlerBindingTypeError(msg)
 
 
-class RequestHandlerFallback(RequestComposite, Generic[_ReqT_contra, _ResT]):
+class RequestHandlerFallback(_PairedHandlers, RequestComposite, Generic[_ReqT_contra, _ResT]):
     """Bind a request to a primary handler and a fallback for when it fails.
 
     The fallback runs when the primary raises one of `failure_exceptions` (any
@@ -191,7 +232,7 @@ class RequestHandlerFallback(RequestComposite, Generic[_ReqT_contra, _ResT]):
             response types, or `failure_exceptions` / `circuit_breaker` are invalid.
     """
 
-    __slots__ = ("_fallback", "_policy", "_primary", "_streaming")
+    __slots__ = ("_streaming",)
 
     @overload
     def __init__(
@@ -240,67 +281,33 @@ class RequestHandlerFallback(RequestComposite, Generic[_ReqT_contra, _ResT]):
         _check_pair(
             primary, fallback, StreamingRequestHandler if streaming else RequestHandler, owner
         )
-        self._primary = primary
-        self._fallback = fallback
         self._streaming = streaming
-        self._policy = _Policy(failure_exceptions, circuit_breaker, owner)
-
-    @property
-    def primary(self) -> type[Any]:
-        """The handler class that runs first."""
-        return self._primary
-
-    @property
-    def fallback(self) -> type[Any]:
-        """The handler class that runs when the primary fails or its circuit is open."""
-        return self._fallback
-
-    @property
-    def failure_exceptions(self) -> FailureExceptions:
-        """The primary's exceptions that make the fallback run (empty: any)."""
-        return self._policy.failure_exceptions
-
-    @property
-    def circuit_breaker(self) -> ICircuitBreaker | None:
-        """The breaker the primary is called through, if any."""
-        return self._policy.circuit_breaker
+        self._pair = _Pair(primary, fallback, failure_exceptions, circuit_breaker, owner)
 
     @property
     def streaming(self) -> bool:
         """Whether both handlers are streaming handlers."""
         return self._streaming
 
-    @property
-    def members(self) -> tuple[type[Any], ...]:
-        """The primary and the fallback handler classes."""
-        return (self._primary, self._fallback)
-
     def check_request(self, request_type: type[IRequest[Any]], /) -> None:
         """Check both handlers against `request_type`, as `bind` checks one handler."""
-        check_request_handler(request_type, self._primary)
-        check_request_handler(request_type, self._fallback)
+        check_request_handler(request_type, self._pair.primary)
+        check_request_handler(request_type, self._pair.fallback)
 
     async def open(
         self, container: Resolver, /
     ) -> RequestHandler[Any, Any] | StreamingRequestHandler[Any, Any]:
         """A handler that runs the primary, then the fallback if needed."""
         if self._streaming:
-            return _FallbackStreamingHandler(self._primary, self._fallback, self._policy, container)
-        return _FallbackRequestHandler(self._primary, self._fallback, self._policy, container)
-
-    def __repr__(self) -> str:
-        return f"RequestHandlerFallback({type_name(self._primary)}, {type_name(self._fallback)})"
+            return _FallbackStreamingHandler(self._pair, container)
+        return _FallbackRequestHandler(self._pair, container)
 
 
 class _FallbackRequestHandler(RequestHandler[Any, Any]):
-    __slots__ = ("_completed", "_container", "_fallback", "_policy", "_primary")
+    __slots__ = ("_completed", "_container", "_pair")
 
-    def __init__(
-        self, primary: type[Any], fallback: type[Any], policy: _Policy, container: Resolver
-    ) -> None:
-        self._primary = primary
-        self._fallback = fallback
-        self._policy = policy
+    def __init__(self, pair: _Pair, container: Resolver) -> None:
+        self._pair = pair
         self._container = container
         self._completed: RequestHandler[Any, Any] | None = None
 
@@ -310,23 +317,22 @@ class _FallbackRequestHandler(RequestHandler[Any, Any]):
         return _NO_EVENTS if completed is None else completed.events
 
     async def handle(self, request: IRequest[Any], /) -> Any:  # noqa: ANN401 - see RequestMap
-        policy = self._policy
+        pair = self._pair
 
         # Building the primary is part of the attempt: a constructor that cannot reach
         # its service fails over too, and an open circuit does not even build it.
-        async def attempt() -> Any:  # noqa: ANN401 - as above
-            primary: RequestHandler[Any, Any] = await self._container.resolve(self._primary)
+        async def run() -> Any:  # noqa: ANN401 - as above
+            primary: RequestHandler[Any, Any] = await self._container.resolve(pair.primary)
             response = await primary.handle(request)
             self._completed = primary
             return response
 
         try:
-            return await policy.call(self._primary, attempt)
+            return await pair.attempt(run)
         except Exception as error:
-            if not policy.should_fall_back(error):
+            if not pair.gives_way(error):
                 raise
-            _log_fallback(self._primary, self._fallback, error, policy)
-        fallback: RequestHandler[Any, Any] = await self._container.resolve(self._fallback)
+        fallback: RequestHandler[Any, Any] = await self._container.resolve(pair.fallback)
         response = await fallback.handle(request)
         self._completed = fallback
         return response
@@ -347,14 +353,10 @@ async def _close(results: AsyncIterator[Any]) -> None:
 
 
 class _FallbackStreamingHandler(StreamingRequestHandler[Any, Any]):
-    __slots__ = ("_container", "_current", "_fallback", "_policy", "_primary")
+    __slots__ = ("_container", "_current", "_pair")
 
-    def __init__(
-        self, primary: type[Any], fallback: type[Any], policy: _Policy, container: Resolver
-    ) -> None:
-        self._primary = primary
-        self._fallback = fallback
-        self._policy = policy
+    def __init__(self, pair: _Pair, container: Resolver) -> None:
+        self._pair = pair
         self._container = container
         self._current: StreamingRequestHandler[Any, Any] | None = None
 
@@ -368,7 +370,7 @@ class _FallbackStreamingHandler(StreamingRequestHandler[Any, Any]):
             self._current.clear_events()
 
     async def handle(self, request: IRequest[Any], /) -> AsyncIterator[Any]:
-        policy = self._policy
+        pair = self._pair
         results: AsyncIterator[Any] | None = None
 
         # Each pull is one call through the breaker; the first also builds the primary.
@@ -376,7 +378,7 @@ class _FallbackStreamingHandler(StreamingRequestHandler[Any, Any]):
             nonlocal results
             if results is None:
                 primary: StreamingRequestHandler[Any, Any] = await self._container.resolve(
-                    self._primary
+                    pair.primary
                 )
                 self._current = primary
                 results = primary.handle(request)
@@ -385,11 +387,10 @@ class _FallbackStreamingHandler(StreamingRequestHandler[Any, Any]):
         try:
             while True:
                 try:
-                    item = await policy.call(self._primary, pull)
+                    item = await pair.attempt(pull)
                 except Exception as error:
-                    if not policy.should_fall_back(error):
+                    if not pair.gives_way(error):
                         raise
-                    _log_fallback(self._primary, self._fallback, error, policy)
                     break
                 if item is _DONE:
                     return
@@ -398,7 +399,7 @@ class _FallbackStreamingHandler(StreamingRequestHandler[Any, Any]):
             if results is not None:
                 await _close(results)
         # The primary's events not yet taken belong to a failed handler: dropped.
-        fallback: StreamingRequestHandler[Any, Any] = await self._container.resolve(self._fallback)
+        fallback: StreamingRequestHandler[Any, Any] = await self._container.resolve(pair.fallback)
         self._current = fallback
         fallback_results = fallback.handle(request)
         try:
@@ -408,7 +409,7 @@ class _FallbackStreamingHandler(StreamingRequestHandler[Any, Any]):
             await _close(fallback_results)
 
 
-class EventHandlerFallback(EventComposite, Generic[_EventT_contra]):
+class EventHandlerFallback(_PairedHandlers, EventComposite, Generic[_EventT_contra]):
     """Bind an event to a primary handler and a fallback for when it fails.
 
     The rules of `RequestHandlerFallback` apply: the fallback runs when the primary
@@ -423,7 +424,7 @@ class EventHandlerFallback(EventComposite, Generic[_EventT_contra]):
             `circuit_breaker` are invalid.
     """
 
-    __slots__ = ("_fallback", "_policy", "_primary")
+    __slots__ = ()
 
     def __init__(
         self,
@@ -436,46 +437,16 @@ class EventHandlerFallback(EventComposite, Generic[_EventT_contra]):
         _require_event_handler(owner, "primary", primary)
         _require_event_handler(owner, "fallback", fallback)
         _check_pair(primary, fallback, EventHandler, owner)
-        self._primary: type[EventHandler[Any]] = primary
-        self._fallback: type[EventHandler[Any]] = fallback
-        self._policy = _Policy(failure_exceptions, circuit_breaker, owner)
-
-    @property
-    def primary(self) -> type[EventHandler[Any]]:
-        """The handler class that runs first."""
-        return self._primary
-
-    @property
-    def fallback(self) -> type[EventHandler[Any]]:
-        """The handler class that runs when the primary fails or its circuit is open."""
-        return self._fallback
-
-    @property
-    def failure_exceptions(self) -> FailureExceptions:
-        """The primary's exceptions that make the fallback run (empty: any)."""
-        return self._policy.failure_exceptions
-
-    @property
-    def circuit_breaker(self) -> ICircuitBreaker | None:
-        """The breaker the primary is called through, if any."""
-        return self._policy.circuit_breaker
-
-    @property
-    def members(self) -> tuple[type[Any], ...]:
-        """The primary and the fallback handler classes."""
-        return (self._primary, self._fallback)
+        self._pair = _Pair(primary, fallback, failure_exceptions, circuit_breaker, owner)
 
     def check_event(self, event_type: type[IEvent], /) -> None:
         """Check both handlers against `event_type`, as `bind` checks one handler."""
-        check_event_handler(event_type, self._primary)
-        check_event_handler(event_type, self._fallback)
+        check_event_handler(event_type, self._pair.primary)
+        check_event_handler(event_type, self._pair.fallback)
 
     async def open(self, container: Resolver, /) -> EventHandler[Any]:
         """A handler that runs the primary, then the fallback if needed."""
-        return _FallbackEventHandler(self._primary, self._fallback, self._policy, container)
-
-    def __repr__(self) -> str:
-        return f"EventHandlerFallback({type_name(self._primary)}, {type_name(self._fallback)})"
+        return _FallbackEventHandler(self._pair, container)
 
 
 def _require_event_handler(owner: str, role: str, handler: object) -> None:
@@ -486,14 +457,10 @@ def _require_event_handler(owner: str, role: str, handler: object) -> None:
 
 
 class _FallbackEventHandler(EventHandler[Any]):
-    __slots__ = ("_completed", "_container", "_fallback", "_policy", "_primary")
+    __slots__ = ("_completed", "_container", "_pair")
 
-    def __init__(
-        self, primary: type[Any], fallback: type[Any], policy: _Policy, container: Resolver
-    ) -> None:
-        self._primary = primary
-        self._fallback = fallback
-        self._policy = policy
+    def __init__(self, pair: _Pair, container: Resolver) -> None:
+        self._pair = pair
         self._container = container
         self._completed: EventHandler[Any] | None = None
 
@@ -503,21 +470,20 @@ class _FallbackEventHandler(EventHandler[Any]):
         return _NO_EVENTS if completed is None else completed.events
 
     async def handle(self, event: IEvent, /) -> None:
-        policy = self._policy
+        pair = self._pair
 
-        async def attempt() -> None:  # built inside the attempt, as for requests
-            primary: EventHandler[Any] = await self._container.resolve(self._primary)
+        async def run() -> None:  # built inside the attempt, as for requests
+            primary: EventHandler[Any] = await self._container.resolve(pair.primary)
             await primary.handle(event)
             self._completed = primary
 
         try:
-            await policy.call(self._primary, attempt)
+            await pair.attempt(run)
         except Exception as error:
-            if not policy.should_fall_back(error):
+            if not pair.gives_way(error):
                 raise
-            _log_fallback(self._primary, self._fallback, error, policy)
         else:
             return
-        fallback = await self._container.resolve(self._fallback)
+        fallback: EventHandler[Any] = await self._container.resolve(pair.fallback)
         await fallback.handle(event)
         self._completed = fallback
