@@ -477,7 +477,7 @@ def test_bootstrap_solves_every_link_up_front() -> None:
         pytest.param([CardLink, "WalletLink"], ("'WalletLink'", "Pay"), id="string-item"),
         pytest.param([CardLink, SyncLink], ("SyncLink", "coroutine"), id="sync-handle"),
         pytest.param("CardLink", ("'CardLink'", "Pay"), id="string"),
-        pytest.param(CardLink, ("CardLink", "Pay", "not a request handler"), id="bare-link"),
+        pytest.param(CardLink, ("CardLink", "Pay", "chain link"), id="bare-link"),
     ],
 )
 def test_bind_rejects_a_bad_chain_naming_the_culprit(links: Any, names: tuple[str, ...]) -> None:
@@ -624,3 +624,10 @@ async def test_the_chain_exhausted_error_passes_through_the_middlewares(journal:
         await mediator.send(Pay(method="cash"))
 
     assert journal.log == ["middleware enter", "card asked"]
+
+
+def test_a_lone_link_bound_without_a_list_says_to_bind_a_list() -> None:
+    requests = cqrs.RequestMap()
+
+    with pytest.raises(HandlerBindingTypeError, match=r"bind\(Pay, \[CardLink\]\)"):
+        requests.bind(Pay, cast("Any", CardLink))

@@ -9,7 +9,11 @@ from typing_extensions import TypeIs, TypeVar
 
 from cqrs._composites.base import RequestComposite
 from cqrs._composites.chain import HandlerChain
-from cqrs._composites.checks import AnyRequestHandlerType, check_request_handler
+from cqrs._composites.checks import (
+    AnyRequestHandlerType,
+    check_request_handler,
+    is_cor_link_class,
+)
 from cqrs._composites.fallback import RequestHandlerFallback
 from cqrs._errors import HandlerAlreadyBoundError, HandlerBindingTypeError
 from cqrs._interfaces.cor import CORRequestHandler
@@ -158,4 +162,11 @@ def _binding(request_type: type[IRequest[Any]], handler: object) -> RequestBindi
         return handler
     if isinstance(handler, (list, tuple)):
         return HandlerChain(request_type, cast("list[type[CORRequestHandler[Any, Any]]]", handler))
+    if is_cor_link_class(handler):
+        request, link = type_name(request_type), type_name(handler)
+        msg = (
+            f"cannot bind {link} to {request} on its own: {link} is a chain link; bind "
+            f"the chain as a list, even of one link: mapper.bind({request}, [{link}])"
+        )
+        raise HandlerBindingTypeError(msg)
     return check_request_handler(request_type, handler)
