@@ -553,7 +553,10 @@ async def _run_bursts(server, sse) -> list[list[Any]]:
             return await sse.collect(response)
 
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
-    async with server.client(limits=limits) as client:
+    # 1,000 event handlers of 5 ms share 3 slots: at least 1.7 s of work, in which a
+    # stream can wait long between two items on a loaded 2-core machine. The timeout
+    # only guards against a hang; nothing here is timed.
+    async with server.client(limits=limits, timeout=httpx.Timeout(60.0)) as client:
         return await asyncio.gather(*(one(client, index) for index in range(CLIENTS)))
 
 
