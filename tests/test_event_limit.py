@@ -166,3 +166,84 @@ async def test_a_mediator_serves_several_event_loops() -> None:
     loop = asyncio.get_running_loop()
     assert await loop.run_in_executor(None, run_once) == 3
     assert await loop.run_in_executor(None, run_once) == 3
+
+
+# --- regression: a worker finishing in the same loop turn as the caller -------------------
+
+
+class Late(cqrs.DomainEvent, frozen=True):
+    """Its handler waits one extra turn, so it reaches the gate after `Early`'s handler."""
+
+
+class Early(cqrs.DomainEvent, frozen=True):
+    pass
+
+
+class TwoEvents(cqrs.Request[Done]):
+    pass
+
+
+class TwoEventsHandler(cqrs.RequestHandler[TwoEvents, Done]):
+    @property
+    def events(self) -> list[cqrs.IEvent]:
+        # The caller handles the first event itself; a worker task gets the second.
+        return [Late(), Early()]
+
+    async def handle(self, request: TwoEvents) -> Done:
+        return Done(n=0)
+
+
+class SameTurn:
+    """One gate for both handlers; `parked` is set once both wait on it."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.parked = asyncio.Event()
+        self.waiting = 0
+
+    async def wait(self) -> None:
+        self.waiting += 1
+        if self.waiting == 2:
+            self.parked.set()
+        await self.gate.wait()
+
+
+SAME_TURN = SameTurn()
+
+
+class LateHandler(cqrs.EventHandler[Late]):
+    async def handle(self, event: Late) -> None:
+        await asyncio.sleep(0)  # yield once, so the worker queues on the gate first
+        await SAME_TURN.wait()
+
+
+class EarlyHandler(cqrs.EventHandler[Early]):
+    async def handle(self, event: Early) -> None:
+        await SAME_TURN.wait()
+
+
+async def test_the_caller_does_not_wait_for_a_worker_that_finished_in_the_same_turn() -> None:
+    # The gate wakes the worker first and then the caller, in one loop turn: the
+    # worker is done, but its task leaves the processor's task set only on the next
+    # turn. The caller must count running workers, or it waits for nothing, forever.
+    global SAME_TURN  # noqa: PLW0603 - handlers are built by the container, not by the test
+    SAME_TURN = SameTurn()
+    requests = cqrs.RequestMap()
+    requests.bind(TwoEvents, TwoEventsHandler)
+    events = cqrs.EventMap()
+    events.bind(Late, LateHandler)
+    events.bind(Early, EarlyHandler)
+    mediator = cqrs.RequestMediator(
+        requests,
+        cqrs.DIContainer(di.Container()),
+        event_map=events,
+        max_concurrent_event_handlers=2,
+    )
+    before = asyncio.all_tasks()
+
+    sending = asyncio.ensure_future(mediator.send(TwoEvents()))
+    await asyncio.wait_for(SAME_TURN.parked.wait(), timeout=5)
+    SAME_TURN.gate.set()
+
+    assert await asyncio.wait_for(sending, timeout=5) == Done(n=0)  # a guard, not a clock
+    assert asyncio.all_tasks() == before

@@ -175,7 +175,9 @@ class _ParallelRun:
                 await self._work(first)
             finally:
                 self._slots.release()
-            if self._tasks:
+            # Count running workers, not tasks: a worker that has just finished is
+            # still in `_tasks` until its done-callback runs, and would never wake us.
+            if self._running:
                 self._all_done = self._loop.create_future()
                 await self._all_done
         except BaseException:
