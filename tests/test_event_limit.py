@@ -247,3 +247,54 @@ async def test_the_caller_does_not_wait_for_a_worker_that_finished_in_the_same_t
 
     assert await asyncio.wait_for(sending, timeout=5) == Done(n=0)  # a guard, not a clock
     assert asyncio.all_tasks() == before
+
+
+# --- workers start only when a handler waits ---------------------------------------------
+
+
+class Quick(cqrs.DomainEvent, frozen=True):
+    n: int
+
+
+class Quicks(cqrs.Request[Done]):
+    pass
+
+
+class QuicksHandler(cqrs.RequestHandler[Quicks, Done]):
+    @property
+    def events(self) -> list[cqrs.IEvent]:
+        return [Quick(n=n) for n in range(5)]
+
+    async def handle(self, request: Quicks) -> Done:
+        return Done(n=5)
+
+
+TASKS_SEEN: list[asyncio.Task[object] | None] = []
+
+
+class QuickHandler(cqrs.EventHandler[Quick]):
+    async def handle(self, event: Quick) -> None:
+        TASKS_SEEN.append(asyncio.current_task())
+
+
+async def test_handlers_that_never_wait_run_in_the_calling_task() -> None:
+    TASKS_SEEN.clear()
+    requests = cqrs.RequestMap()
+    requests.bind(Quicks, QuicksHandler)
+    events = cqrs.EventMap()
+    events.bind(Quick, QuickHandler)
+    mediator = cqrs.RequestMediator(
+        requests,
+        cqrs.DIContainer(di.Container()),
+        event_map=events,
+        max_concurrent_event_handlers=4,
+    )
+    before = asyncio.all_tasks()
+
+    assert await mediator.send(Quicks()) == Done(n=5)
+
+    # Nothing waited, so nothing could run alongside: no worker task was started.
+    caller = asyncio.current_task()
+    assert len(TASKS_SEEN) == len(QuicksHandler().events)
+    assert set(TASKS_SEEN) == {caller}
+    assert asyncio.all_tasks() == before

@@ -120,10 +120,12 @@ class _ParallelRun:
     """One parallel `emit_events` call.
 
     Workers, not one task per event: every worker holds one of the processor's
-    slots, and the calling task is the first worker, so a lone event starts no task
-    at all. Each worker takes the next pending event until none is left; follow-ups
-    join the queue, and free slots are taken for more workers as soon as there is
-    work for them.
+    slots, and the calling task is the first worker. Each worker takes the next
+    pending event until none is left; follow-ups join the queue. More workers are
+    started only once the running ones yield to the event loop: handlers that never
+    wait run one after another in the caller, with no task and no loop turn at all,
+    while handlers that wait (the ones worth running in parallel) get free slots for
+    the pending events at their first `await`.
     """
 
     __slots__ = (
@@ -136,6 +138,7 @@ class _ParallelRun:
         "_queue",
         "_running",
         "_slots",
+        "_spawn_pending",
         "_tasks",
     )
 
@@ -157,6 +160,7 @@ class _ParallelRun:
         self._owner = owner
         self._running = 0  # worker tasks not finished yet
         self._all_done: asyncio.Future[None] | None = None  # set when they all are
+        self._spawn_pending: asyncio.Handle | None = None
 
     async def run(self) -> None:
         # Workers are started from this context, so they inherit the mark too.
@@ -182,6 +186,8 @@ class _ParallelRun:
                 await self._all_done
         except BaseException:
             # Cancelled (or worse): no task may outlive this call.
+            if self._spawn_pending is not None:
+                self._spawn_pending.cancel()
             pending = tuple(self._tasks)
             for task in pending:
                 task.cancel()
@@ -215,6 +221,12 @@ class _ParallelRun:
                 self._all_done.set_result(None)
 
     def _fill(self) -> None:
+        # Runs when the loop gets control, that is once a worker waits for something.
+        if self._queue and self._spawn_pending is None:
+            self._spawn_pending = self._loop.call_soon(self._spawn)
+
+    def _spawn(self) -> None:
+        self._spawn_pending = None
         while self._queue and self._slots.try_acquire():
             self._running += 1
             task = self._loop.create_task(self._worker(self._queue.popleft()))
