@@ -179,6 +179,11 @@ class _ParallelRun:
                 await self._work(first)
             finally:
                 self._slots.release()
+            if self._spawn_pending is not None:
+                # The queue is empty: drop the callback now rather than leave it (and
+                # this run) in the loop's queue, where calls that never wait pile up.
+                self._spawn_pending.cancel()
+                self._spawn_pending = None
             # Count running workers, not tasks: a worker that has just finished is
             # still in `_tasks` until its done-callback runs, and would never wake us.
             if self._running:
