@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import di
 
@@ -298,3 +299,24 @@ async def test_handlers_that_never_wait_run_in_the_calling_task() -> None:
     assert len(TASKS_SEEN) == len(QuicksHandler().events)
     assert set(TASKS_SEEN) == {caller}
     assert asyncio.all_tasks() == before
+
+
+async def test_sends_that_never_wait_leave_nothing_behind_in_the_loop() -> None:
+    requests = cqrs.RequestMap()
+    requests.bind(Quicks, QuicksHandler)
+    events = cqrs.EventMap()
+    events.bind(Quick, QuickHandler)
+    mediator = cqrs.RequestMediator(
+        requests,
+        cqrs.DIContainer(di.Container()),
+        event_map=events,
+        max_concurrent_event_handlers=4,
+    )
+
+    # None of these sends yields to the loop, so nothing scheduled for them has run.
+    for _ in range(200):
+        await mediator.send(Quicks())
+    gc.collect()
+
+    runs = [obj for obj in gc.get_objects() if type(obj).__name__ == "_ParallelRun"]
+    assert runs == []
