@@ -43,9 +43,13 @@ class Plan:
 
     steps: Sequence[_Step]
     root: CacheKey
+    # A lone constructor with nothing to inject (most handlers): just call it.
+    lone: Callable[[], object] | None = None
 
     def run(self, singletons: Mapping[CacheKey, Any]) -> object:
         """Build the root, reading singletons from di's cache; MISSING if one is absent."""
+        if self.lone is not None:
+            return self.lone()
         values: dict[CacheKey, object] = {}
         for step in self.steps:
             if step.singleton:
@@ -66,7 +70,9 @@ def compile_plan(solved: di.SolvedDependent[Any]) -> Plan | None:
     steps: list[_Step] = []
     if not _visit(solved.dependency, params, steps, set()):
         return None
-    return Plan(tuple(steps), solved.dependency.cache_key)
+    (first, *rest) = steps
+    lone = first.call if not (rest or first.singleton or first.args or first.kwargs) else None
+    return Plan(tuple(steps), solved.dependency.cache_key, lone)
 
 
 def _params_by_key(
