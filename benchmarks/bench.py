@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import subprocess
 import sys
 import time
@@ -264,19 +265,22 @@ async def measure(repeats: int, loops: int, stream_items: int) -> list[Result]:
 
 
 def import_time_ms(repeats: int) -> float:
+    """`import cqrs` in a fresh interpreter, as an installed package imports: from bytecode.
+
+    pip compiles an installed package's modules; a checkout run with
+    PYTHONDONTWRITEBYTECODE set would compile every module on every import instead,
+    so bytecode writing is allowed here, and the first import (which writes it) is
+    not counted.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    code = "import time; s = time.perf_counter(); import cqrs; print(time.perf_counter() - s)"
     best = float("inf")
-    for _ in range(repeats):
+    for attempt in range(repeats + 1):
         out = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import time; s = time.perf_counter(); import cqrs; print(time.perf_counter() - s)",
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
         )
-        best = min(best, float(out.stdout))
+        if attempt:
+            best = min(best, float(out.stdout))
     return best * 1e3
 
 
