@@ -15,6 +15,7 @@ from typing_extensions import TypeVar, is_protocol
 
 from cqrs._adapters._di_plan import MISSING, Plan, compile_plan
 from cqrs._errors import DependencyResolutionError
+from cqrs._interfaces.container import Release
 
 __all__ = ("DIContainer",)
 
@@ -86,22 +87,56 @@ class DIContainer:
             self._solve(type_)
 
     async def resolve(self, type_: type[_T], /) -> _T:
-        """Build a fresh `type_`, its dependencies injected."""
+        """Build a fresh `type_`, its dependencies injected.
+
+        The `"request"` scope closes before this returns: request-scoped generator
+        dependencies are already torn down. Mediators use `resolve_scoped` instead.
+        """
+        plan = self._plans.get(type_)
+        if plan is not None:  # the common case, without the scope machinery below
+            built = plan.run(self._singleton_values)
+            if built is not MISSING:
+                return cast("_T", built)
+        instance, release = await self.resolve_scoped(type_)
+        if release is not None:
+            await release(None)
+        return instance
+
+    async def resolve_scoped(self, type_: type[_T], /) -> tuple[_T, Release | None]:
+        """Build a fresh `type_` in a new `"request"` scope, left open for the caller.
+
+        Returns the instance and the release that closes its scope (running the
+        teardown of request-scoped generator dependencies, which see the exception
+        passed to it), or None when nothing in the graph needs closing.
+        """
         plan = self._plans.get(type_)
         if plan is None and type_ not in self._solved:
             plan = self._solve(type_)
         if plan is not None:
             built = plan.run(self._singleton_values)
             if built is not MISSING:
-                return cast("_T", built)
+                return cast("_T", built), None
         solved: di.SolvedDependent[_T] = self._solved[type_]
         # di's executor: for graphs a plan cannot run, and for the first resolve of one
         # whose singletons are not built yet (di builds and caches them here).
         singletons = self._singletons
         if singletons is None:
             singletons = await self._enter_singletons()
-        async with singletons.enter_scope("request") as state:
-            return await solved.execute_async(self._executor, state)
+        scope = singletons.enter_scope("request")
+        state = await scope.__aenter__()
+        try:
+            built = await solved.execute_async(self._executor, state)
+        except BaseException as error:
+            await scope.__aexit__(type(error), error, error.__traceback__)
+            raise
+
+        async def release(error: BaseException | None) -> None:
+            if error is None:
+                await scope.__aexit__(None, None, None)
+            else:
+                await scope.__aexit__(type(error), error, error.__traceback__)
+
+        return built, release
 
     async def aclose(self) -> None:
         """Close the singleton scope, running the teardown of singleton dependencies."""

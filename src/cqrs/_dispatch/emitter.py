@@ -12,7 +12,7 @@ from typing_extensions import TypeIs
 
 from cqrs._errors import EventBrokerMissingError
 from cqrs._interfaces.broker import Message, MessageBroker
-from cqrs._interfaces.container import Resolver
+from cqrs._interfaces.container import Release, Resolver, ScopedResolver
 from cqrs._interfaces.handlers import EventHandler
 from cqrs._interfaces.middleware import MiddlewareChain
 from cqrs._introspect import type_name
@@ -71,7 +71,7 @@ class EventEmitter:
         middleware_chain: wraps every event handler call.
     """
 
-    __slots__ = ("_container", "_event_map", "_message_broker", "_middleware_chain")
+    __slots__ = ("_container", "_event_map", "_message_broker", "_middleware_chain", "_scoped")
 
     def __init__(
         self,
@@ -83,6 +83,7 @@ class EventEmitter:
     ) -> None:
         self._event_map = event_map
         self._container = container
+        self._scoped = container if isinstance(container, ScopedResolver) else None
         self._message_broker = message_broker
         self._middleware_chain = middleware_chain or None
 
@@ -120,15 +121,29 @@ class EventEmitter:
 
     async def _run(self, binding: EventBinding, event: IEvent) -> Sequence[IEvent]:
         handler: EventHandler[Any]
-        if isinstance(binding, type):  # not an ABC check: this runs for every event
-            handler = await self._container.resolve(binding)
-        else:
+        release: Release | None = None
+        if not isinstance(binding, type):  # not an ABC check: this runs for every event
             handler = await binding.open(self._container)
+        elif self._scoped is not None:
+            handler, release = await self._scoped.resolve_scoped(binding)
+        else:
+            handler = await self._container.resolve(binding)
+        if release is None:
+            await self._handle(handler, event)
+        else:
+            try:
+                await self._handle(handler, event)
+            except BaseException as error:
+                await release(error)
+                raise
+            await release(None)
+        return handler.events
+
+    async def _handle(self, handler: EventHandler[Any], event: IEvent) -> None:
         if self._middleware_chain is None:
             await handler.handle(event)
         else:
             await self._middleware_chain.wrap(handler.handle)(event)
-        return handler.events
 
     async def _publish(self, event: INotificationEvent[Any]) -> EmitOutcome:
         broker = self._message_broker

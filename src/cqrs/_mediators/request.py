@@ -7,7 +7,7 @@ from typing import Any, cast
 from typing_extensions import TypeVar
 
 from cqrs._dispatch.emitter import EventEmitter
-from cqrs._interfaces.container import Resolver
+from cqrs._interfaces.container import Release, Resolver, ScopedResolver
 from cqrs._interfaces.handlers import RequestHandler
 from cqrs._interfaces.middleware import MiddlewareChain
 from cqrs._maps.event_map import EventMap
@@ -38,7 +38,7 @@ class RequestMediator:
         InvalidConfigurationError: `max_concurrent_event_handlers` is below 1.
     """
 
-    __slots__ = ("_container", "_middleware_chain", "_processor", "_request_map")
+    __slots__ = ("_container", "_middleware_chain", "_processor", "_request_map", "_scoped")
 
     def __init__(
         self,
@@ -53,6 +53,7 @@ class RequestMediator:
     ) -> None:
         self._request_map = request_map
         self._container = container
+        self._scoped = container if isinstance(container, ScopedResolver) else None
         self._middleware_chain = middleware_chain or None
         self._processor = build_processor(
             container,
@@ -80,16 +81,30 @@ class RequestMediator:
         """
         binding = plain_binding(self._request_map, request)
         handler: RequestHandler[Any, Any]
-        if isinstance(binding, type):  # inlined: this is the path of every request
-            handler = await self._container.resolve(binding)
-        else:
+        release: Release | None = None
+        if not isinstance(binding, type):
             handler = await open_plain(self._container, binding)
-        if self._middleware_chain is None:
-            response = await handler.handle(request)
+        elif self._scoped is not None:  # inlined: this is the path of every request
+            handler, release = await self._scoped.resolve_scoped(binding)
         else:
-            response = await self._middleware_chain.wrap(handler.handle)(request)
+            handler = await self._container.resolve(binding)
+        if release is None:
+            response = await self._handle(handler, request)
+        else:
+            # The handler's dependencies stay open while it runs, and see its error.
+            try:
+                response = await self._handle(handler, request)
+            except BaseException as error:
+                await release(error)
+                raise
+            await release(None)
         events = handler.events
         if events:
             await self._processor.emit_events(events)
         # The map was checked at `bind`: the handler returns what the request declares.
         return cast("_ResT", response)
+
+    async def _handle(self, handler: RequestHandler[Any, Any], request: IRequest[Any]) -> object:
+        if self._middleware_chain is None:
+            return await handler.handle(request)
+        return await self._middleware_chain.wrap(handler.handle)(request)

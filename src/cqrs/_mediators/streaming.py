@@ -9,7 +9,7 @@ from typing_extensions import TypeVar
 
 from cqrs._dispatch.emitter import EventEmitter
 from cqrs._errors import RequestHandlerTypeError
-from cqrs._interfaces.container import Resolver
+from cqrs._interfaces.container import Release, Resolver, ScopedResolver
 from cqrs._interfaces.handlers import StreamingRequestHandler
 from cqrs._interfaces.middleware import MiddlewareChain
 from cqrs._introspect import type_name
@@ -35,7 +35,7 @@ class StreamingRequestMediator:
     default, at most 10 emits at once.
     """
 
-    __slots__ = ("_container", "_middleware_chain", "_processor", "_request_map")
+    __slots__ = ("_container", "_middleware_chain", "_processor", "_request_map", "_scoped")
 
     def __init__(
         self,
@@ -50,6 +50,7 @@ class StreamingRequestMediator:
     ) -> None:
         self._request_map = request_map
         self._container = container
+        self._scoped = container if isinstance(container, ScopedResolver) else None
         self._middleware_chain = middleware_chain or None
         self._processor = build_processor(
             container,
@@ -85,9 +86,44 @@ class StreamingRequestMediator:
         binding: StreamingBinding,
         request: IRequest[_ResT],
     ) -> AsyncIterator[_ResT]:
-        handler: StreamingRequestHandler[Any, _ResT] = await open_streaming(
-            self._container, binding
-        )
+        handler: StreamingRequestHandler[Any, _ResT]
+        release: Release | None = None
+        if isinstance(binding, type) and self._scoped is not None:
+            handler, release = await self._scoped.resolve_scoped(binding)
+        else:
+            handler = await open_streaming(self._container, binding)
+        results: AsyncIterator[_ResT] | None = None
+        error: BaseException | None = None
+        try:
+            results = await self._open(binding, handler, request)
+            async for item in results:
+                await self._process_events(handler)
+                yield item
+            # Events raised after the last item still belong to this stream.
+            await self._process_events(handler)
+        except GeneratorExit:
+            raise  # the consumer stopped early: not a failure of the handler
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            # Close the handler's generator now, not when it is garbage collected,
+            # so its `finally` blocks run as soon as the consumer stops; then its
+            # dependencies' scope, which sees the error that ended the stream.
+            try:
+                aclose = getattr(results, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            finally:
+                if release is not None:
+                    await release(error)
+
+    async def _open(
+        self,
+        binding: StreamingBinding,
+        handler: StreamingRequestHandler[Any, _ResT],
+        request: IRequest[_ResT],
+    ) -> AsyncIterator[_ResT]:
         if self._middleware_chain is None:
             results = handler.handle(request)
         else:
@@ -99,18 +135,7 @@ class StreamingRequestMediator:
                 "(async def with yield)"
             )
             raise RequestHandlerTypeError(msg)
-        try:
-            async for item in results:
-                await self._process_events(handler)
-                yield item
-            # Events raised after the last item still belong to this stream.
-            await self._process_events(handler)
-        finally:
-            # Close the handler's generator now, not when it is garbage collected,
-            # so its `finally` blocks run as soon as the consumer stops.
-            aclose = getattr(results, "aclose", None)
-            if aclose is not None:
-                await aclose()
+        return results
 
     async def _process_events(self, handler: StreamingRequestHandler[Any, Any]) -> None:
         events = handler.events
