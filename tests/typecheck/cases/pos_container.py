@@ -7,7 +7,7 @@ from typing_extensions import assert_type
 
 import cqrs
 from cqrs.container.di import DIContainer
-from cqrs.container.protocol import Container
+from cqrs.container.protocol import Container, Release, ScopedResolver
 from cqrs.requests import bootstrap
 
 T = TypeVar("T")
@@ -31,6 +31,13 @@ async def main() -> None:
 
     wrapped = DIContainer(di.Container())
     assert_type(await wrapped.resolve(Repository), Repository)
+
+    scoped: ScopedResolver = wrapped
+    repository, release = await scoped.resolve_scoped(Repository)
+    assert_type(repository, Repository)
+    assert_type(release, Release | None)
+    if release is not None:
+        await release(None)
 
     await through_protocol(wrapped, wrapped)
 
