@@ -17,6 +17,7 @@ from di.dependent import Dependent
 import cqrs
 from cqrs.container.protocol import ScopedResolver
 from cqrs.requests import bootstrap
+from cqrs.requests.cor_request_handler import CORRequestHandler
 
 LOG: list[str] = []
 
@@ -232,3 +233,122 @@ async def test_plain_resolve_still_closes_the_scope_before_returning(log: list[s
 
     assert log == ["open", "commit", "close"]
     assert handler._session.open is False
+
+
+# --- fallbacks and chains: each member in its own scope ------------------------------------
+
+
+class Flaky(cqrs.RequestHandler[Save, Saved]):
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def handle(self, request: Save) -> Saved:
+        LOG.append(f"primary, session open: {self._session.open}")
+        msg = "primary down"
+        raise ConnectionError(msg)
+
+
+class Steady(cqrs.RequestHandler[Save, Saved]):
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def handle(self, request: Save) -> Saved:
+        LOG.append(f"fallback, session open: {self._session.open}")
+        return Saved(was_open=self._session.open)
+
+
+async def test_each_member_of_a_fallback_gets_its_own_open_scope(log: list[str]) -> None:
+    def mapper(mapper: cqrs.RequestMap) -> None:
+        mapper.bind(Save, cqrs.RequestHandlerFallback(Flaky, Steady))
+
+    mediator = bootstrap.bootstrap(di_container=container(), commands_mapper=mapper)
+
+    assert await mediator.send(Save()) == Saved(was_open=True)
+    assert log == [
+        "open",
+        "primary, session open: True",
+        "rollback ConnectionError",
+        "close",
+        "open",
+        "fallback, session open: True",
+        "commit",
+        "close",
+    ]
+
+
+class FlakyExport(cqrs.StreamingRequestHandler[Export, Saved]):
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def clear_events(self) -> None:
+        pass
+
+    async def handle(self, request: Export) -> AsyncIterator[Saved]:
+        LOG.append(f"primary item, session open: {self._session.open}")
+        yield Saved(was_open=self._session.open)
+        msg = "feed lost"
+        raise ConnectionError(msg)
+
+
+async def test_a_streaming_fallback_closes_the_primary_scope_before_the_fallback_opens(
+    log: list[str],
+) -> None:
+    def mapper(mapper: cqrs.RequestMap) -> None:
+        mapper.bind(Export, cqrs.RequestHandlerFallback(FlakyExport, ExportHandler))
+
+    mediator = bootstrap.bootstrap_streaming(di_container=container(), commands_mapper=mapper)
+
+    items = [item async for item in mediator.stream(Export(items=2))]
+
+    assert items == [Saved(was_open=True)] * 3
+    assert log == [
+        "open",
+        "primary item, session open: True",
+        "rollback ConnectionError",
+        "close",
+        "open",
+        "item, session open: True",
+        "item, session open: True",
+        "commit",
+        "close",
+    ]
+
+
+class PassOn(CORRequestHandler[Save, Saved]):
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def handle(self, request: Save) -> Saved | None:
+        LOG.append(f"link 1, session open: {self._session.open}")
+        return await self.next(request)
+
+
+class Answer(CORRequestHandler[Save, Saved]):
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def handle(self, request: Save) -> Saved | None:
+        LOG.append(f"link 2, session open: {self._session.open}")
+        return Saved(was_open=self._session.open)
+
+
+async def test_chain_links_keep_their_scopes_open_until_the_chain_has_answered(
+    log: list[str],
+) -> None:
+    def mapper(mapper: cqrs.RequestMap) -> None:
+        mapper.bind(Save, [PassOn, Answer])
+
+    mediator = bootstrap.bootstrap(di_container=container(), commands_mapper=mapper)
+
+    assert await mediator.send(Save()) == Saved(was_open=True)
+    # The second link runs inside the first one's `next`: scopes nest.
+    assert log == [
+        "open",
+        "link 1, session open: True",
+        "open",
+        "link 2, session open: True",
+        "commit",
+        "close",
+        "commit",
+        "close",
+    ]

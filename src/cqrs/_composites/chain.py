@@ -7,6 +7,7 @@ from typing import Any, Generic, cast
 
 from typing_extensions import TypeVar
 
+from cqrs._composites._scoped import using
 from cqrs._composites.base import RequestComposite
 from cqrs._composites.checks import check_cor_link, declared_response
 from cqrs._errors import ChainExhaustedError, HandlerBindingTypeError
@@ -143,10 +144,14 @@ class _ChainRun(RequestHandler[Any, Any]):
         if index == len(self._links):
             self._exhausted = True
             return None
-        link = await self._container.resolve(self._links[index])
-        self._ran.append(link)
-        link.set_next(_NextLink(self, index + 1))
-        return await link.handle(request)
+
+        async def run(link: CORRequestHandler[Any, Any]) -> Any:  # noqa: ANN401 - as above
+            self._ran.append(link)
+            link.set_next(_NextLink(self, index + 1))
+            return await link.handle(request)
+
+        # Each link in its own scope, open until it has answered (or the rest has).
+        return await using(self._container, self._links[index], run)
 
 
 class _NextLink(CORRequestHandler[Any, Any]):

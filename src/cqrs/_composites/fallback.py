@@ -8,6 +8,7 @@ from typing import Any, Final, Generic, cast, overload
 
 from typing_extensions import TypeVar
 
+from cqrs._composites._scoped import build, using
 from cqrs._composites.base import EventComposite, RequestComposite
 from cqrs._composites.checks import (
     check_event_handler,
@@ -17,7 +18,7 @@ from cqrs._composites.checks import (
 )
 from cqrs._errors import DependencyResolutionError, HandlerBindingTypeError
 from cqrs._interfaces.circuit_breaker import ICircuitBreaker
-from cqrs._interfaces.container import Resolver
+from cqrs._interfaces.container import Release, Resolver
 from cqrs._interfaces.handlers import EventHandler, RequestHandler, StreamingRequestHandler
 from cqrs._introspect import UNKNOWN, is_compatible, type_arguments, type_name
 from cqrs._messages.events import IEvent
@@ -319,23 +320,22 @@ class _FallbackRequestHandler(RequestHandler[Any, Any]):
     async def handle(self, request: IRequest[Any], /) -> Any:  # noqa: ANN401 - see RequestMap
         pair = self._pair
 
+        async def answer(handler: RequestHandler[Any, Any]) -> Any:  # noqa: ANN401 - as above
+            response = await handler.handle(request)
+            self._completed = handler
+            return response
+
         # Building the primary is part of the attempt: a constructor that cannot reach
         # its service fails over too, and an open circuit does not even build it.
         async def run() -> Any:  # noqa: ANN401 - as above
-            primary: RequestHandler[Any, Any] = await self._container.resolve(pair.primary)
-            response = await primary.handle(request)
-            self._completed = primary
-            return response
+            return await using(self._container, pair.primary, answer)
 
         try:
             return await pair.attempt(run)
         except Exception as error:
             if not pair.gives_way(error):
                 raise
-        fallback: RequestHandler[Any, Any] = await self._container.resolve(pair.fallback)
-        response = await fallback.handle(request)
-        self._completed = fallback
-        return response
+        return await using(self._container, pair.fallback, answer)
 
 
 async def _next_item(results: AsyncIterator[_T]) -> _T | object:
@@ -344,12 +344,6 @@ async def _next_item(results: AsyncIterator[_T]) -> _T | object:
         return await anext(results)
     except StopAsyncIteration:
         return _DONE
-
-
-async def _close(results: AsyncIterator[Any]) -> None:
-    aclose = getattr(results, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 class _FallbackStreamingHandler(StreamingRequestHandler[Any, Any]):
@@ -371,23 +365,12 @@ class _FallbackStreamingHandler(StreamingRequestHandler[Any, Any]):
 
     async def handle(self, request: IRequest[Any], /) -> AsyncIterator[Any]:
         pair = self._pair
-        results: AsyncIterator[Any] | None = None
-
-        # Each pull is one call through the breaker; the first also builds the primary.
-        async def pull() -> object:
-            nonlocal results
-            if results is None:
-                primary: StreamingRequestHandler[Any, Any] = await self._container.resolve(
-                    pair.primary
-                )
-                self._current = primary
-                results = primary.handle(request)
-            return await _next_item(results)
-
+        primary = _MemberStream(self._container, pair.primary, request, self._use)
         try:
             while True:
                 try:
-                    item = await pair.attempt(pull)
+                    # Each pull is one call through the breaker; the first builds the primary.
+                    item = await pair.attempt(primary.pull)
                 except Exception as error:
                     if not pair.gives_way(error):
                         raise
@@ -396,17 +379,60 @@ class _FallbackStreamingHandler(StreamingRequestHandler[Any, Any]):
                     return
                 yield item
         finally:
-            if results is not None:
-                await _close(results)
+            await primary.close()
         # The primary's events not yet taken belong to a failed handler: dropped.
-        fallback: StreamingRequestHandler[Any, Any] = await self._container.resolve(pair.fallback)
-        self._current = fallback
-        fallback_results = fallback.handle(request)
+        fallback = _MemberStream(self._container, pair.fallback, request, self._use)
         try:
-            async for item in fallback_results:
+            while (item := await fallback.pull()) is not _DONE:
                 yield item
         finally:
-            await _close(fallback_results)
+            await fallback.close()
+
+    def _use(self, handler: StreamingRequestHandler[Any, Any]) -> None:
+        self._current = handler
+
+
+class _MemberStream:
+    """One member's stream: built at its first pull, closed together with its scope."""
+
+    __slots__ = ("_built", "_container", "_failure", "_release", "_request", "_results", "_type")
+
+    def __init__(
+        self,
+        container: Resolver,
+        type_: type[StreamingRequestHandler[Any, Any]],
+        request: IRequest[Any],
+        built: Callable[[StreamingRequestHandler[Any, Any]], None],
+    ) -> None:
+        self._container = container
+        self._type = type_
+        self._request = request
+        self._built = built
+        self._results: AsyncIterator[Any] | None = None
+        self._release: Release | None = None
+        self._failure: BaseException | None = None
+
+    async def pull(self) -> object:
+        """The next item, or `_DONE` at the end of the stream."""
+        try:
+            if self._results is None:
+                handler, self._release = await build(self._container, self._type)
+                self._built(handler)
+                self._results = handler.handle(self._request)
+            return await _next_item(self._results)
+        except BaseException as error:
+            self._failure = error  # what its scope's teardown sees
+            raise
+
+    async def close(self) -> None:
+        """Close the stream, then its scope (a consumer stopping early is no failure)."""
+        try:
+            aclose = getattr(self._results, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        finally:
+            if self._release is not None:
+                await self._release(self._failure)
 
 
 class EventHandlerFallback(_PairedHandlers, EventComposite, Generic[_EventT_contra]):
@@ -472,10 +498,12 @@ class _FallbackEventHandler(EventHandler[Any]):
     async def handle(self, event: IEvent, /) -> None:
         pair = self._pair
 
+        async def answer(handler: EventHandler[Any]) -> None:
+            await handler.handle(event)
+            self._completed = handler
+
         async def run() -> None:  # built inside the attempt, as for requests
-            primary: EventHandler[Any] = await self._container.resolve(pair.primary)
-            await primary.handle(event)
-            self._completed = primary
+            await using(self._container, pair.primary, answer)
 
         try:
             await pair.attempt(run)
@@ -484,6 +512,4 @@ class _FallbackEventHandler(EventHandler[Any]):
                 raise
         else:
             return
-        fallback: EventHandler[Any] = await self._container.resolve(pair.fallback)
-        await fallback.handle(event)
-        self._completed = fallback
+        await using(self._container, pair.fallback, answer)
