@@ -36,7 +36,8 @@ class Slots:
         except BaseException:
             if waiter.done() and not waiter.cancelled():
                 self.release()  # handed over just as we were cancelled: pass it on
-            else:
+            elif waiter in self._waiters:
+                # A release may already have popped (and skipped) our cancelled waiter.
                 self._waiters.remove(waiter)
             raise
 
