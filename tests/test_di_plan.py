@@ -7,8 +7,9 @@ that both share and renew the same objects.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
-from typing import Annotated, Any, TypeVar
+import functools
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import di
 import pytest
@@ -18,6 +19,7 @@ from di.executors import AsyncExecutor
 from cqrs.container.di import DIContainer
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 
 class Leaf:
@@ -218,3 +220,133 @@ async def test_a_function_provider_is_called_once_per_resolve() -> None:
 
     assert [diamond.left.leaf for diamond in built] == made
     assert all(diamond.right.leaf is diamond.left.leaf for diamond in built)
+
+
+# --- what a plan must leave to di (found in review) ---------------------------------------
+
+
+class Client:
+    def __init__(self, origin: str = "constructor") -> None:
+        self.origin = origin
+
+
+class UsesClient:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+
+def traced(function: Callable[_P, _T]) -> Callable[_P, _T]:
+    """A decorator like tracing or logging ones: it hides what the function is."""
+
+    @functools.wraps(function)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+@traced
+async def decorated_async_client() -> Client:
+    return Client("decorated async factory")
+
+
+@traced
+def decorated_generator_client() -> Generator[Client, None, None]:
+    LOG.append("open")
+    yield Client("decorated generator")
+    LOG.append("close")
+
+
+class AsyncClientFactory:
+    async def __call__(self) -> Client:
+        return Client("async callable object")
+
+
+LOG: list[str] = []
+
+
+@pytest.mark.parametrize(
+    ("provider", "origin"),
+    [
+        (decorated_async_client, "decorated async factory"),
+        (AsyncClientFactory(), "async callable object"),
+        (functools.partial(decorated_async_client), "decorated async factory"),
+    ],
+    ids=["decorated-coroutine", "async-call-object", "partial"],
+)
+async def test_providers_only_di_can_see_through_are_left_to_di(
+    provider: object, origin: str
+) -> None:
+    raw = di.Container()
+    raw.bind(di.bind_by_type(Dependent(provider, scope="request"), Client))
+    container = DIContainer(raw)
+
+    for _ in range(2):
+        built = await container.resolve(UsesClient)
+        assert isinstance(built.client, Client)
+        assert built.client.origin == origin
+
+
+async def test_a_decorated_generator_provider_is_torn_down() -> None:
+    LOG.clear()
+    raw = di.Container()
+    raw.bind(di.bind_by_type(Dependent(decorated_generator_client, scope="request"), Client))
+    container = DIContainer(raw)
+
+    built, release = await container.resolve_scoped(UsesClient)
+
+    assert built.client.origin == "decorated generator"
+    assert release is not None
+    await release(None)
+    assert LOG == ["open", "close"]
+
+
+class Pool:
+    pass
+
+
+async def open_pool() -> Pool:
+    return Pool()
+
+
+class UsesPool:
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+
+async def test_an_async_singleton_does_not_keep_its_dependents_from_a_plan(
+    executor_calls: list[object],
+) -> None:
+    raw = di.Container()
+    raw.bind(di.bind_by_type(Dependent(open_pool, scope="singleton"), Pool))
+    container = DIContainer(raw)
+
+    built = [await container.resolve(UsesPool) for _ in range(4)]
+
+    assert len({id(item.pool) for item in built}) == 1
+    assert len({id(item) for item in built}) == len(built)
+    assert executor_calls == [UsesPool]  # only the first resolve, which builds the pool
+
+
+class SharedConfig:
+    pass
+
+
+class WantsSingletonConfig:
+    def __init__(self, config: Annotated[SharedConfig, Marker(scope="singleton")]) -> None:
+        self.config = config
+
+
+class WantsConfig:
+    def __init__(self, config: SharedConfig) -> None:
+        self.config = config
+
+
+async def test_a_value_cached_as_a_singleton_is_reused_like_di_does() -> None:
+    container = DIContainer()
+
+    first = await container.resolve(WantsSingletonConfig)
+    later = [await container.resolve(WantsConfig) for _ in range(2)]
+
+    # di looks a key up in the outer scopes first: the singleton already built wins.
+    assert all(item.config is first.config for item in later)

@@ -41,26 +41,32 @@ class _Step:
 class Plan:
     """The calls that build one type, each argument the result of an earlier call."""
 
-    steps: Sequence[_Step]
+    singletons: tuple[CacheKey, ...]  # read from di's cache; di builds them
+    steps: tuple[_Step, ...]  # called in this order, once per resolve
     root: CacheKey
     # A lone constructor with nothing to inject (most handlers): just call it.
     lone: Callable[[], object] | None = None
 
-    def run(self, singletons: Mapping[CacheKey, Any]) -> object:
-        """Build the root, reading singletons from di's cache; MISSING if one is absent."""
-        if self.lone is not None:
-            return self.lone()
+    def run(self, cached: Mapping[CacheKey, Any]) -> object:
+        """Build the root, with di's cache of singletons; MISSING if one is not built yet."""
+        lone = self.lone
+        if lone is not None:
+            # Like di, a value cached under the same key in an outer scope is reused.
+            found = cached.get(self.root, MISSING)
+            return lone() if found is MISSING else found
         values: dict[CacheKey, object] = {}
+        for key in self.singletons:  # all of them first: build nothing if one is missing
+            value = cached.get(key, MISSING)
+            if value is MISSING:
+                return MISSING
+            values[key] = value
         for step in self.steps:
-            if step.singleton:
-                value = singletons.get(step.key, MISSING)
-                if value is MISSING:
-                    return MISSING
-                values[step.key] = value
-                continue
-            args = [values[key] for key in step.args]
-            kwargs = {name: values[key] for name, key in step.kwargs}
-            values[step.key] = step.call(*args, **kwargs)
+            value = cached.get(step.key, MISSING)
+            if value is MISSING:
+                args = [values[key] for key in step.args]
+                kwargs = {name: values[key] for name, key in step.kwargs}
+                value = step.call(*args, **kwargs)
+            values[step.key] = value
         return values[self.root]
 
 
@@ -70,9 +76,11 @@ def compile_plan(solved: di.SolvedDependent[Any]) -> Plan | None:
     steps: list[_Step] = []
     if not _visit(solved.dependency, params, steps, set()):
         return None
+    singletons = tuple(step.key for step in steps if step.singleton)
+    built = tuple(step for step in steps if not step.singleton)
     (first, *rest) = steps
     lone = first.call if not (rest or first.singleton or first.args or first.kwargs) else None
-    return Plan(tuple(steps), solved.dependency.cache_key, lone)
+    return Plan(singletons, built, solved.dependency.cache_key, lone)
 
 
 def _params_by_key(
@@ -122,18 +130,27 @@ def _visit(
 
 
 def _plannable(dependent: DependentBase[Any]) -> bool:
-    # Without the cache di builds a dependency once per use, not once per resolve; a
-    # generator or coroutine needs di's scopes and event loop.
-    return (
-        dependent.use_cache
-        and dependent.scope in (*_PER_RESOLVE_SCOPES, "singleton")
-        and not _needs_executor(dependent.call)
-    )
+    # Without the cache di builds a dependency once per use, not once per resolve.
+    if not dependent.use_cache:
+        return False
+    if dependent.scope == "singleton":
+        return True  # di builds it (sync or async) once; the plan only reads its cache
+    return dependent.scope in _PER_RESOLVE_SCOPES and _plain_call(dependent.call)
 
 
-def _needs_executor(call: object) -> bool:
+def _plain_call(call: object) -> bool:
+    """Whether `call` is certainly a plain synchronous constructor or function.
+
+    Anything else is left to di, which sees through partials, decorated functions
+    (`__wrapped__`) and callable objects with an async `__call__`: a plan would call
+    them and inject the coroutine or generator they return.
+    """
+    if isinstance(call, type):
+        return True
     return (
-        inspect.iscoroutinefunction(call)
-        or inspect.isasyncgenfunction(call)
-        or inspect.isgeneratorfunction(call)
+        inspect.isfunction(call)
+        and not hasattr(call, "__wrapped__")
+        and not inspect.iscoroutinefunction(call)
+        and not inspect.isasyncgenfunction(call)
+        and not inspect.isgeneratorfunction(call)
     )
