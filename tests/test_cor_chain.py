@@ -6,6 +6,7 @@ the container, wrapped by the middlewares, and their events go through the pipel
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, Protocol, cast
 
@@ -631,3 +632,12 @@ def test_a_lone_link_bound_without_a_list_says_to_bind_a_list() -> None:
 
     with pytest.raises(HandlerBindingTypeError, match=r"bind\(Pay, \[CardLink\]\)"):
         requests.bind(Pay, cast("Any", CardLink))
+
+
+def test_any_sequence_of_links_is_a_chain() -> None:
+    # The `bind` overload accepts any Sequence; so does the run-time check.
+    requests = cqrs.RequestMap()
+
+    requests.bind(Pay, collections.deque([CardLink, WalletLink]))
+
+    assert "CardLink" in repr(requests[Pay])

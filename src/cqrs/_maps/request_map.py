@@ -160,7 +160,7 @@ def _binding(request_type: type[IRequest[Any]], handler: object) -> RequestBindi
     if isinstance(handler, RequestComposite):
         handler.check_request(request_type)
         return handler
-    if isinstance(handler, (list, tuple)):
+    if isinstance(handler, Sequence) and not isinstance(handler, (str, bytes)):
         return HandlerChain(request_type, cast("list[type[CORRequestHandler[Any, Any]]]", handler))
     if is_cor_link_class(handler):
         request, link = type_name(request_type), type_name(handler)
