@@ -12,7 +12,7 @@ import math
 import sys
 import traceback
 from collections.abc import AsyncIterator, Callable
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import di
 import purgatory
@@ -22,7 +22,7 @@ import pytest
 import cqrs
 from cqrs.adapters.circuit_breaker import AioBreakerAdapter, PurgatoryCircuitBreaker
 from cqrs.circuit_breaker import ICircuitBreaker
-from cqrs.exceptions import InvalidConfigurationError
+from cqrs.exceptions import DependencyResolutionError, InvalidConfigurationError
 from cqrs.requests import bootstrap
 
 # --- static: the adapters satisfy the protocol (checked by mypy and pyright) ----------
@@ -689,3 +689,29 @@ async def test_one_breaker_keeps_the_circuits_of_two_fallbacks_apart(
     feed.built.clear()
     assert await quotes.send(GetQuote()) == Quote(source="cache")
     assert feed.built == []  # LiveQuote's circuit is open: never asked
+
+
+class Pricing(Protocol):
+    def price(self) -> int: ...
+
+
+class UnwiredQuote(cqrs.RequestHandler[GetQuote, Quote]):
+    def __init__(self, pricing: Pricing) -> None:  # Pricing is never bound: a wiring bug
+        self._pricing = pricing
+
+    async def handle(self, request: GetQuote) -> Quote:
+        return Quote(source=str(self._pricing.price()))
+
+
+async def test_a_wiring_error_never_opens_the_circuit(clock: Clock) -> None:
+    breaker = PurgatoryCircuitBreaker(fail_max=2, timeout_duration=30)
+    requests = cqrs.RequestMap()
+    requests.bind(
+        GetQuote, cqrs.RequestHandlerFallback(UnwiredQuote, CachedQuote, circuit_breaker=breaker)
+    )
+    # Not bootstrapped, so nothing solves the graphs up front: the error shows per send.
+    mediator = cqrs.RequestMediator(requests, cqrs.DIContainer(di.Container()))
+
+    for _ in range(4):
+        with pytest.raises(DependencyResolutionError, match="UnwiredQuote"):
+            await mediator.send(GetQuote())

@@ -63,7 +63,19 @@ class _Pair:
         breaker = self.circuit_breaker
         if breaker is None:
             return await run()
-        return await breaker.call(self.primary, run)
+
+        # A wiring mistake must not count as a failure of the primary's service: the
+        # breaker would open and hide it behind the fallback. It passes as a result.
+        async def counted() -> _T | _Unbuildable:
+            try:
+                return await run()
+            except DependencyResolutionError as error:
+                return _Unbuildable(error)
+
+        result = await breaker.call(self.primary, counted)
+        if isinstance(result, _Unbuildable):
+            raise result.error
+        return result
 
     def gives_way(self, error: Exception) -> bool:
         """Whether the primary's `error` makes the fallback run; logs it if so."""
@@ -87,6 +99,15 @@ class _Pair:
             type_name(self.fallback),
         )
         return True
+
+
+class _Unbuildable:
+    """The container could not build the primary: carried past the breaker as a value."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: DependencyResolutionError) -> None:
+        self.error = error
 
 
 class _PairedHandlers:
