@@ -6,6 +6,7 @@ import asyncio
 import collections
 import contextvars
 import logging
+import weakref
 from collections.abc import Sequence
 
 from cqrs._dispatch.emitter import EventEmitter, EventHandlingFailure, raise_failures
@@ -60,7 +61,17 @@ class EventProcessor:
     No task outlives `emit_events`.
     """
 
-    __slots__ = ("_concurrent", "_emitter", "_event_map", "_limit", "_propagate", "_slots")
+    __slots__ = (
+        "_concurrent",
+        "_emitter",
+        "_event_map",
+        "_last_loop",
+        "_last_spawner",
+        "_limit",
+        "_propagate",
+        "_slots",
+        "_spawners",
+    )
 
     def __init__(
         self,
@@ -76,6 +87,12 @@ class EventProcessor:
         self._slots = Slots(self._limit)
         self._concurrent = concurrent_event_handle_enable
         self._propagate = propagate_event_errors
+        # One spawner per event loop this processor serves (a mediator may serve several).
+        self._spawners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Spawner] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._last_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
+        self._last_spawner = _Spawner()
 
     @property
     def event_map(self) -> EventMap:
@@ -93,7 +110,9 @@ class EventProcessor:
             # Re-entered from one of our own event handlers: stay in its slot.
             await self._sequential(events, failures)
         else:
-            await _ParallelRun(self._emitter, self._slots, id(self), events, failures).run()
+            spawner = self._spawner(asyncio.get_running_loop())
+            run = _ParallelRun(self._emitter, self._slots, spawner, id(self), events, failures)
+            await run.run()
         if not failures:
             return
         if self._propagate:
@@ -106,6 +125,16 @@ class EventProcessor:
                 exc_info=failure.error,
             )
 
+    def _spawner(self, loop: asyncio.AbstractEventLoop) -> _Spawner:
+        last = self._last_loop
+        if last is not None and last() is loop:
+            return self._last_spawner
+        spawner = self._spawners.get(loop)
+        if spawner is None:
+            spawner = self._spawners[loop] = _Spawner()
+        self._last_loop, self._last_spawner = weakref.ref(loop), spawner
+        return spawner
+
     async def _sequential(
         self, events: Sequence[IEvent], failures: list[EventHandlingFailure]
     ) -> None:
@@ -114,6 +143,38 @@ class EventProcessor:
             outcome = await self._emitter.emit_settled(queue.popleft())
             queue.extend(outcome.follow_ups)
             failures.extend(outcome.failures)
+
+
+class _Spawner:
+    """Starts worker tasks for the parallel runs of one processor on one event loop.
+
+    One pending callback serves every run that has work waiting, however many calls
+    complete without ever yielding to the loop: a callback per run would pile up in
+    the loop's queue until it next gets control.
+    """
+
+    __slots__ = ("_pending", "_waiting")
+
+    def __init__(self) -> None:
+        self._pending: asyncio.Handle | None = None
+        # Each run with the context its workers start in (its caller's).
+        self._waiting: dict[_ParallelRun, contextvars.Context] = {}
+
+    def want(self, run: _ParallelRun) -> None:
+        if run not in self._waiting:
+            self._waiting[run] = contextvars.copy_context()
+        if self._pending is None:
+            # Called from its own loop; not kept, so the loop can be collected.
+            self._pending = asyncio.get_running_loop().call_soon(self._fire)
+
+    def drop(self, run: _ParallelRun) -> None:
+        self._waiting.pop(run, None)
+
+    def _fire(self) -> None:
+        self._pending = None
+        waiting, self._waiting = self._waiting, {}
+        for run, context in waiting.items():
+            context.run(run.spawn)
 
 
 class _ParallelRun:
@@ -138,7 +199,8 @@ class _ParallelRun:
         "_queue",
         "_running",
         "_slots",
-        "_spawn_pending",
+        "_spawner",
+        "_stopping",
         "_tasks",
     )
 
@@ -146,21 +208,23 @@ class _ParallelRun:
         self,
         emitter: EventEmitter,
         slots: Slots,
+        spawner: _Spawner,
         owner: int,
         events: Sequence[IEvent],
         failures: list[EventHandlingFailure],
     ) -> None:
         self._emitter = emitter
         self._slots = slots
+        self._spawner = spawner
         self._queue = collections.deque(events)
         self._failures = failures
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._crashes: list[Exception] = []
+        self._crashes: list[BaseException] = []
         self._owner = owner
         self._running = 0  # worker tasks not finished yet
         self._all_done: asyncio.Future[None] | None = None  # set when they all are
-        self._spawn_pending: asyncio.Handle | None = None
+        self._stopping = False  # set when this run cancels its own workers
 
     async def run(self) -> None:
         # Workers are started from this context, so they inherit the mark too.
@@ -168,6 +232,7 @@ class _ParallelRun:
         try:
             await self._run()
         finally:
+            self._spawner.drop(self)
             _holding.reset(token)
 
     async def _run(self) -> None:
@@ -179,27 +244,30 @@ class _ParallelRun:
                 await self._work(first)
             finally:
                 self._slots.release()
-            if self._spawn_pending is not None:
-                # The queue is empty: drop the callback now rather than leave it (and
-                # this run) in the loop's queue, where calls that never wait pile up.
-                self._spawn_pending.cancel()
-                self._spawn_pending = None
+            # The queue is empty: nothing is left for the spawner to start.
+            self._spawner.drop(self)
             # Count running workers, not tasks: a worker that has just finished is
             # still in `_tasks` until its done-callback runs, and would never wake us.
-            if self._running:
+            # After a crash, stop at once rather than wait for the other workers.
+            if self._running and not self._crashes:
                 self._all_done = self._loop.create_future()
                 await self._all_done
         except BaseException:
             # Cancelled (or worse): no task may outlive this call.
-            if self._spawn_pending is not None:
-                self._spawn_pending.cancel()
-            pending = tuple(self._tasks)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            await self._stop_workers()
             raise
         if self._crashes:
+            await self._stop_workers()  # started before the crash emptied the queue
             raise self._crashes[0]
+
+    async def _stop_workers(self) -> None:
+        self._stopping = True
+        self._queue.clear()
+        self._spawner.drop(self)
+        pending = tuple(self._tasks)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _work(self, event: IEvent) -> None:
         queue = self._queue
@@ -217,21 +285,34 @@ class _ParallelRun:
     async def _worker(self, event: IEvent) -> None:
         try:
             await self._work(event)
+        except asyncio.CancelledError as error:
+            if self._stopping:
+                raise
+            # Raised by a handler itself, not a cancellation of this run: report it
+            # like the caller would, instead of losing it with the task.
+            self._crash(error)
         except Exception as error:  # noqa: BLE001 - handler errors never get here; re-raised in run()
-            self._crashes.append(error)
+            self._crash(error)
         finally:
             self._slots.release()
             self._running -= 1
             if not self._running and self._all_done is not None and not self._all_done.done():
                 self._all_done.set_result(None)
 
-    def _fill(self) -> None:
-        # Runs when the loop gets control, that is once a worker waits for something.
-        if self._queue and self._spawn_pending is None:
-            self._spawn_pending = self._loop.call_soon(self._spawn)
+    def _crash(self, error: BaseException) -> None:
+        self._crashes.append(error)
+        self._queue.clear()  # start no more work: the run is failing
+        if self._all_done is not None and not self._all_done.done():
+            self._all_done.set_result(None)  # wake the caller, which stops the rest
 
-    def _spawn(self) -> None:
-        self._spawn_pending = None
+    def _fill(self) -> None:
+        # The spawner starts workers when the loop gets control, that is once a
+        # worker waits for something.
+        if self._queue:
+            self._spawner.want(self)
+
+    def spawn(self) -> None:
+        """Start workers for the pending events, as many as there are free slots."""
         while self._queue and self._slots.try_acquire():
             self._running += 1
             task = self._loop.create_task(self._worker(self._queue.popleft()))
