@@ -313,6 +313,8 @@ class _ParallelRun:
 
     def spawn(self) -> None:
         """Start workers for the pending events, as many as there are free slots."""
+        if self._stopping:
+            return  # a worker that swallowed its cancellation may still queue work
         while self._queue and self._slots.try_acquire():
             self._running += 1
             task = self._loop.create_task(self._worker(self._queue.popleft()))

@@ -32,6 +32,7 @@ class ScopedResolver(Protocol):
     Mediators use `resolve_scoped` when their container has it: the handler's
     dependencies (a database session opened by a generator, say) then stay open
     while the handler runs, and close after it, seeing its exception if it raised.
+    The handler's exception propagates even if the teardown suppresses it.
     """
 
     async def resolve_scoped(self, type_: type[_T], /) -> tuple[_T, Release | None]:

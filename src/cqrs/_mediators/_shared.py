@@ -72,6 +72,14 @@ def _is_streaming(binding: RequestBinding) -> bool:
     return binding.streaming
 
 
+def _describe(binding: RequestBinding, *, streaming: bool) -> str:
+    if isinstance(binding, type):
+        kind = "StreamingRequestHandler" if streaming else "RequestHandler"
+        return f"{kind} {type_name(binding)}"
+    kind = "streaming handlers" if streaming else "plain request handlers"
+    return f"{type_name(binding)}, made of {kind}"
+
+
 def plain_binding(request_map: RequestMap, request: IRequest[Any]) -> PlainBinding:
     binding = _lookup(request_map, request)
     if isinstance(binding, type) and issubclass(binding, RequestHandler):
@@ -79,9 +87,8 @@ def plain_binding(request_map: RequestMap, request: IRequest[Any]) -> PlainBindi
     if not _is_streaming(binding):
         return cast("PlainBinding", binding)
     msg = (
-        f"{type_name(type(request))} is bound to StreamingRequestHandler "
-        f"{type_name(binding)}; use StreamingRequestMediator.stream() for it, "
-        "not send()"
+        f"{type_name(type(request))} is bound to {_describe(binding, streaming=True)}; "
+        "use StreamingRequestMediator.stream() for it, not send()"
     )
     raise RequestHandlerTypeError(msg)
 
@@ -91,9 +98,8 @@ def streaming_binding(request_map: RequestMap, request: IRequest[Any]) -> Stream
     if _is_streaming(binding):
         return cast("StreamingBinding", binding)
     msg = (
-        f"{type_name(type(request))} is bound to RequestHandler "
-        f"{type_name(binding)}, which returns one response; use "
-        "RequestMediator.send() for it, not stream()"
+        f"{type_name(type(request))} is bound to {_describe(binding, streaming=False)}, "
+        "which returns one response; use RequestMediator.send() for it, not stream()"
     )
     raise RequestHandlerTypeError(msg)
 
