@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Callable
 
 import di
 
@@ -223,22 +224,16 @@ class EarlyHandler(cqrs.EventHandler[Early]):
         await SAME_TURN.wait()
 
 
-async def test_the_caller_does_not_wait_for_a_worker_that_finished_in_the_same_turn() -> None:
+async def test_the_caller_does_not_wait_for_a_worker_that_finished_in_the_same_turn(
+    mediator_for: Callable[..., cqrs.RequestMediator],
+) -> None:
     # The gate wakes the worker first and then the caller, in one loop turn: the
     # worker is done, but its task leaves the processor's task set only on the next
     # turn. The caller must count running workers, or it waits for nothing, forever.
     global SAME_TURN  # noqa: PLW0603 - handlers are built by the container, not by the test
     SAME_TURN = SameTurn()
-    requests = cqrs.RequestMap()
-    requests.bind(TwoEvents, TwoEventsHandler)
-    events = cqrs.EventMap()
-    events.bind(Late, LateHandler)
-    events.bind(Early, EarlyHandler)
-    mediator = cqrs.RequestMediator(
-        requests,
-        cqrs.DIContainer(di.Container()),
-        event_map=events,
-        max_concurrent_event_handlers=2,
+    mediator = mediator_for(
+        TwoEvents, TwoEventsHandler, {Late: LateHandler, Early: EarlyHandler}, limit=2
     )
     before = asyncio.all_tasks()
 
@@ -278,18 +273,11 @@ class QuickHandler(cqrs.EventHandler[Quick]):
         TASKS_SEEN.append(asyncio.current_task())
 
 
-async def test_handlers_that_never_wait_run_in_the_calling_task() -> None:
+async def test_handlers_that_never_wait_run_in_the_calling_task(
+    mediator_for: Callable[..., cqrs.RequestMediator],
+) -> None:
     TASKS_SEEN.clear()
-    requests = cqrs.RequestMap()
-    requests.bind(Quicks, QuicksHandler)
-    events = cqrs.EventMap()
-    events.bind(Quick, QuickHandler)
-    mediator = cqrs.RequestMediator(
-        requests,
-        cqrs.DIContainer(di.Container()),
-        event_map=events,
-        max_concurrent_event_handlers=4,
-    )
+    mediator = mediator_for(Quicks, QuicksHandler, {Quick: QuickHandler}, limit=4)
     before = asyncio.all_tasks()
 
     assert await mediator.send(Quicks()) == Done(n=5)
@@ -301,17 +289,10 @@ async def test_handlers_that_never_wait_run_in_the_calling_task() -> None:
     assert asyncio.all_tasks() == before
 
 
-async def test_sends_that_never_wait_leave_nothing_behind_in_the_loop() -> None:
-    requests = cqrs.RequestMap()
-    requests.bind(Quicks, QuicksHandler)
-    events = cqrs.EventMap()
-    events.bind(Quick, QuickHandler)
-    mediator = cqrs.RequestMediator(
-        requests,
-        cqrs.DIContainer(di.Container()),
-        event_map=events,
-        max_concurrent_event_handlers=4,
-    )
+async def test_sends_that_never_wait_leave_nothing_behind_in_the_loop(
+    mediator_for: Callable[..., cqrs.RequestMediator],
+) -> None:
+    mediator = mediator_for(Quicks, QuicksHandler, {Quick: QuickHandler}, limit=4)
 
     # None of these sends yields to the loop, so nothing scheduled for them has run.
     for _ in range(200):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import di
 import pytest
@@ -162,18 +162,11 @@ class RaisingHandler(cqrs.EventHandler[Raising]):
 
 
 @pytest.mark.parametrize("where", [1, 2], ids=["in-the-caller", "in-a-worker"])
-async def test_a_cancelled_error_raised_by_a_handler_is_not_lost(where: int) -> None:
+async def test_a_cancelled_error_raised_by_a_handler_is_not_lost(
+    where: int, mediator_for: Callable[..., cqrs.RequestMediator]
+) -> None:
     RaisingHandler.fail_on = where
-    requests = cqrs.RequestMap()
-    requests.bind(RaisingWork, RaisingWorkHandler)
-    events = cqrs.EventMap()
-    events.bind(Raising, RaisingHandler)
-    mediator = cqrs.RequestMediator(
-        requests,
-        cqrs.DIContainer(di.Container()),
-        event_map=events,
-        max_concurrent_event_handlers=4,
-    )
+    mediator = mediator_for(RaisingWork, RaisingWorkHandler, {Raising: RaisingHandler}, limit=4)
     before = asyncio.all_tasks()
 
     # Wherever the handler ran, `send` ends the same way.
@@ -204,17 +197,10 @@ class QuickHandler(cqrs.EventHandler[Quick]):
         pass
 
 
-async def test_calls_that_never_yield_do_not_pile_callbacks_up_in_the_loop() -> None:
-    requests = cqrs.RequestMap()
-    requests.bind(QuickWork, QuickWorkHandler)
-    events = cqrs.EventMap()
-    events.bind(Quick, QuickHandler)
-    mediator = cqrs.RequestMediator(
-        requests,
-        cqrs.DIContainer(di.Container()),
-        event_map=events,
-        max_concurrent_event_handlers=4,
-    )
+async def test_calls_that_never_yield_do_not_pile_callbacks_up_in_the_loop(
+    mediator_for: Callable[..., cqrs.RequestMediator],
+) -> None:
+    mediator = mediator_for(QuickWork, QuickWorkHandler, {Quick: QuickHandler}, limit=4)
     gc.collect()
     handles_before = sum(isinstance(obj, asyncio.Handle) for obj in gc.get_objects())
 
