@@ -14,6 +14,9 @@ __all__ = (
     "HandlerAlreadyBoundError",
     "HandlerBindingTypeError",
     "InvalidConfigurationError",
+    "MessageBrokerError",
+    "MessageDecodeError",
+    "PublishTimeoutError",
     "RequestHandlerDoesNotExist",
     "RequestHandlerTypeError",
 )
@@ -57,3 +60,15 @@ class DependencyResolutionError(CQRSError, LookupError):
 
 class ChainExhaustedError(CQRSError, LookupError):
     """No link of a chain of responsibility handled the request."""
+
+
+class MessageBrokerError(CQRSError):
+    """A message broker refused a message or could not be reached."""
+
+
+class PublishTimeoutError(MessageBrokerError, TimeoutError):
+    """A message broker did not confirm a publish within the publish timeout."""
+
+
+class MessageDecodeError(CQRSError, ValueError):
+    """A message read from a broker is not one of the registered messages."""

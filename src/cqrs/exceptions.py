@@ -8,6 +8,9 @@ from cqrs._errors import (
     HandlerAlreadyBoundError,
     HandlerBindingTypeError,
     InvalidConfigurationError,
+    MessageBrokerError,
+    MessageDecodeError,
+    PublishTimeoutError,
     RequestHandlerDoesNotExist,
     RequestHandlerTypeError,
 )
@@ -21,6 +24,9 @@ __all__ = (
     "HandlerAlreadyBoundError",
     "HandlerBindingTypeError",
     "InvalidConfigurationError",
+    "MessageBrokerError",
+    "MessageDecodeError",
+    "PublishTimeoutError",
     "RequestHandlerDoesNotExist",
     "RequestHandlerTypeError",
 )
