@@ -69,9 +69,19 @@ class EventEmitter:
         container: builds a fresh handler instance for every event.
         message_broker: receives notification events as `Message`s.
         middleware_chain: wraps every event handler call.
+        handle_notification_events: deliver notification events to their bound
+            handlers, like domain events, instead of publishing them (the consumer
+            side: `EventMediator`).
     """
 
-    __slots__ = ("_container", "_event_map", "_message_broker", "_middleware_chain", "_scoped")
+    __slots__ = (
+        "_container",
+        "_event_map",
+        "_message_broker",
+        "_middleware_chain",
+        "_publish_notifications",
+        "_scoped",
+    )
 
     def __init__(
         self,
@@ -80,8 +90,10 @@ class EventEmitter:
         message_broker: MessageBroker | None = None,
         *,
         middleware_chain: MiddlewareChain | None = None,
+        handle_notification_events: bool = False,
     ) -> None:
         self._event_map = event_map
+        self._publish_notifications = not handle_notification_events
         self._container = container
         self._scoped = container if isinstance(container, ScopedResolver) else None
         self._message_broker = message_broker
@@ -104,7 +116,7 @@ class EventEmitter:
 
     async def emit_settled(self, event: IEvent) -> EmitOutcome:
         """Deliver `event`; return follow-ups and failures instead of raising."""
-        if _is_notification(event):
+        if self._publish_notifications and _is_notification(event):
             return await self._publish(event)
         handler_types = self._event_map.get(type(event))
         if not handler_types:

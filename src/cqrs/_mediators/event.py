@@ -15,6 +15,9 @@ __all__ = ("EventMediator",)
 class EventMediator:
     """Runs every handler bound to an event's class, then their follow-ups.
 
+    Domain and notification events alike: this is where a notification event read
+    from a broker is handled.
+
     Meant for consumers (FastStream, Kafka, RabbitMQ): every handler runs even when
     one fails, and then the failures are raised (one as itself, several as an
     `ExceptionGroup`) so the consumer can reject or retry the message.
@@ -28,7 +31,14 @@ class EventMediator:
         container: Resolver,
         middleware_chain: MiddlewareChain | None = None,
     ) -> None:
-        emitter = EventEmitter(event_map, container, middleware_chain=middleware_chain)
+        # Consumer side: a notification event received from a broker is handled by
+        # the handlers bound to its class (python-cqrs does the same), never re-published.
+        emitter = EventEmitter(
+            event_map,
+            container,
+            middleware_chain=middleware_chain,
+            handle_notification_events=True,
+        )
         self._processor = EventProcessor(
             event_map,
             emitter,
