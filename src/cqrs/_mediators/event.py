@@ -23,7 +23,7 @@ class EventMediator:
     `ExceptionGroup`) so the consumer can reject or retry the message.
     """
 
-    __slots__ = ("_processor",)
+    __slots__ = ("_event_map", "_processor")
 
     def __init__(
         self,
@@ -31,6 +31,7 @@ class EventMediator:
         container: Resolver,
         middleware_chain: MiddlewareChain | None = None,
     ) -> None:
+        self._event_map = event_map
         # Consumer side: a notification event received from a broker is handled by
         # the handlers bound to its class (python-cqrs does the same), never re-published.
         emitter = EventEmitter(
@@ -46,6 +47,11 @@ class EventMediator:
             concurrent_event_handle_enable=False,
             propagate_event_errors=True,
         )
+
+    @property
+    def event_map(self) -> EventMap:
+        """The map this mediator looks handlers up in."""
+        return self._event_map
 
     async def send(self, event: IEvent) -> None:
         """Handle `event` with its bound handlers, then the follow-ups, in order."""

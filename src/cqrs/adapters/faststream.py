@@ -170,7 +170,10 @@ class FastStreamMessageBroker:
 
     async def send_message(self, message: Message, /) -> None:
         """Publish `message`; raise `MessageBrokerError` if the broker does not take it."""
-        wire = encode(message)
+        await self.send_encoded(encode(message))
+
+    async def send_encoded(self, wire: EncodedMessage, /) -> None:
+        """Publish an already encoded message (a dead letter keeps its original body)."""
         try:
             with anyio.fail_after(self._timeout):
                 await self._publish(wire)
