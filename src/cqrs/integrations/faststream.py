@@ -76,7 +76,7 @@ __all__ = (
     "subscribe_requests",
 )
 
-logger = logging.getLogger("cqrs")
+logger: Final = logging.getLogger("cqrs")
 
 HEADER_DEAD_LETTER_REASON: Final = "cqrs-dead-letter-reason"
 HEADER_ATTEMPTS: Final = "cqrs-delivery-attempts"
