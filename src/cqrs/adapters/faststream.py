@@ -19,13 +19,15 @@ the broker; the mediators report it like any event failure.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-import anyio
-
-from cqrs.exceptions import InvalidConfigurationError, MessageBrokerError, PublishTimeoutError
+from cqrs.adapters._publishing import (
+    DEFAULT_PUBLISH_TIMEOUT,
+    Publish,
+    check_publish_timeout,
+    publish_within,
+)
+from cqrs.exceptions import InvalidConfigurationError
 from cqrs.message_brokers.protocol import Message
 from cqrs.message_brokers.wire import EncodedMessage, encode
 
@@ -39,12 +41,9 @@ if TYPE_CHECKING:
 
 __all__ = ("DEFAULT_PUBLISH_TIMEOUT", "FastStreamMessageBroker", "RedisTarget")
 
-DEFAULT_PUBLISH_TIMEOUT: Final = 10.0
-"""Seconds a publish may take before it is reported as failed."""
-
 RedisTarget = Literal["channel", "stream", "list"]
 """Where `FastStreamMessageBroker` publishes on Redis."""
-_Publish = Callable[[EncodedMessage], Awaitable[object]]
+_Publish = Publish
 
 
 def _family(broker: object) -> str:
@@ -133,12 +132,9 @@ class FastStreamMessageBroker:
         stream: str | None = None,
         target: RedisTarget = "channel",
     ) -> None:
-        if not (publish_timeout > 0 and math.isfinite(publish_timeout)):
-            msg = f"publish_timeout must be a positive number of seconds, got {publish_timeout!r}"
-            raise InvalidConfigurationError(msg)
+        self._timeout = check_publish_timeout(publish_timeout)
         family = _family(broker)
         self._broker: Any = broker  # each family's publish() has its own signature
-        self._timeout = publish_timeout
         self._description = type(broker).__qualname__
         publish: _Publish
         if family == "rabbit":
@@ -174,21 +170,7 @@ class FastStreamMessageBroker:
 
     async def send_encoded(self, wire: EncodedMessage, /) -> None:
         """Publish an already encoded message (a dead letter keeps its original body)."""
-        try:
-            with anyio.fail_after(self._timeout):
-                await self._publish(wire)
-        except TimeoutError:
-            msg = (
-                f"{self._description} did not confirm {wire.message_name} "
-                f"{wire.message_id} for topic {wire.topic!r} within {self._timeout} s"
-            )
-            raise PublishTimeoutError(msg) from None
-        except Exception as error:
-            msg = (
-                f"{self._description} refused {wire.message_name} {wire.message_id} "
-                f"for topic {wire.topic!r}: {type(error).__name__}: {error}"
-            )
-            raise MessageBrokerError(msg) from error
+        await publish_within(self._publish, wire, seconds=self._timeout, broker=self._description)
 
     # One closure per family, chosen once: the publish path does no dispatch.
 
