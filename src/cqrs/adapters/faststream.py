@@ -10,7 +10,7 @@ already runs (connected, or started by its `FastStream` app) and publishes each
 - `KafkaBroker` (aiokafka or confluent): topic `t`, acknowledged by the cluster;
 - `NatsBroker`: subject `t`; with `stream=`, a JetStream publish the stream acknowledges;
 - `RedisBroker`: channel `t` (`target="stream"`: stream `t`; `"list"`: list `t`);
-- `MQTTBroker`: topic `t`.
+- `MQTTBroker`: topic `t`, QoS 1 (the broker's PUBACK confirms it).
 
 A publish that fails or is not confirmed within `publish_timeout` seconds raises
 `MessageBrokerError` (`PublishTimeoutError` for the timeout), naming the message and
@@ -19,7 +19,7 @@ the broker; the mediators report it like any event failure.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 from cqrs.adapters._publishing import (
     DEFAULT_PUBLISH_TIMEOUT,
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from faststream.redis import RedisBroker
 
 __all__ = ("DEFAULT_PUBLISH_TIMEOUT", "FastStreamMessageBroker", "RedisTarget")
+
+_MQTT_AT_LEAST_ONCE: Final = 1  # zmqtt.QoS.AT_LEAST_ONCE, an IntEnum
 
 RedisTarget = Literal["channel", "stream", "list"]
 """Where `FastStreamMessageBroker` publishes on Redis."""
@@ -149,8 +151,11 @@ class FastStreamMessageBroker:
                 msg = f"target must be 'channel', 'stream' or 'list', got {target!r}"
                 raise InvalidConfigurationError(msg)
             publish = self._redis_publisher(target)
-        elif family in {"kafka", "confluent", "mqtt"}:
-            publish = self._plain_publisher()
+        elif family in {"kafka", "confluent"}:
+            publish = self._plain_publisher({})
+        elif family == "mqtt":
+            # QoS 1: the publish returns once the broker's PUBACK confirmed it.
+            publish = self._plain_publisher({"qos": _MQTT_AT_LEAST_ONCE})
         else:
             msg = f"FastStreamMessageBroker does not know FastStream's {family!r} brokers"
             raise TypeError(msg)
@@ -224,7 +229,7 @@ class FastStreamMessageBroker:
 
         return publish
 
-    def _plain_publisher(self) -> _Publish:
+    def _plain_publisher(self, options: dict[str, object]) -> _Publish:
         broker = self._broker
 
         async def publish(wire: EncodedMessage) -> object:
@@ -233,6 +238,7 @@ class FastStreamMessageBroker:
                 wire.topic,
                 headers=dict(wire.headers),
                 correlation_id=wire.message_id,
+                **options,
             )
 
         return publish
