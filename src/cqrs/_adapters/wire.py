@@ -1,6 +1,7 @@
 """The wire format: one encoding of a `Message` for every broker, and the way back.
 
-Version 1, the same on Kafka, RabbitMQ, NATS, Redis and MQTT:
+Version 1, the same on Kafka, RabbitMQ, NATS, Redis and MQTT (Redis has no headers:
+FastStream carries both in its own envelope there):
 
 - **body**: the UTF-8 JSON of `Message.payload`, that is the event's `to_dict()`; for a
   notification event `{"event_id", "event_timestamp", "event_name", "topic", "payload"}`.
