@@ -280,6 +280,12 @@ def _registry(
     return decoder
 
 
+def _message_id(message: StreamMessage[Any]) -> str:
+    # The event id (`cqrs-message-id`), the same on every broker; FastStream's own
+    # message_id is broker-made on Kafka ("<offset>-<timestamp>") and Redis.
+    return header_text(message.headers).get(HEADER_MESSAGE_ID) or message.message_id
+
+
 def _ack_policy(subscriber: object) -> object:
     return getattr(subscriber, "ack_policy", None)
 
@@ -327,7 +333,7 @@ class _Consumer(Generic[_MessageT]):
         except MessageDecodeError as error:
             logger.error(  # noqa: TRY400 - the reason is the message; no traceback to add
                 "Message %s cannot be decoded, sent to the dead letter: %s",
-                message.message_id,
+                _message_id(message),
                 error,
             )
             await self._settle_dead(message, Failure(str(error), 0, error, None))
@@ -350,7 +356,7 @@ class _Consumer(Generic[_MessageT]):
             logger.exception(
                 "%s %s failed %d time(s), sent to the dead letter",
                 name,
-                message.message_id,
+                _message_id(message),
                 attempts,
             )
             reason = f"{type(error).__name__}: {error}"
@@ -367,7 +373,7 @@ class _Consumer(Generic[_MessageT]):
         except Exception:
             logger.exception(
                 "The dead letter refused message %s; nacked, it will come back",
-                message.message_id,
+                _message_id(message),
             )
             await message.nack()
             return
