@@ -37,8 +37,9 @@ import dataclasses
 import datetime
 import logging
 import math
+import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Annotated, Any, Final, Generic, Protocol, TypeVar
+from typing import Annotated, Any, Final, Generic, Protocol, TypeVar, cast
 
 import stamina
 from faststream import AckPolicy, Context, StreamMessage
@@ -62,6 +63,9 @@ from cqrs.message_brokers.wire import (
     header_text,
 )
 from cqrs.requests import IRequest
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 
 __all__ = (
     "HEADER_ATTEMPTS",
@@ -286,6 +290,18 @@ def _message_id(message: StreamMessage[Any]) -> str:
     return header_text(message.headers).get(HEADER_MESSAGE_ID) or message.message_id
 
 
+def _is_wiring_error(error: BaseException) -> bool:
+    # Several handlers failed: one wiring error among them fails every retry again.
+    if isinstance(error, BaseExceptionGroup):
+        group = cast("BaseExceptionGroup[BaseException]", error)  # isinstance leaves it Unknown
+        return any(_is_wiring_error(inner) for inner in group.exceptions)
+    return isinstance(error, _WIRING_ERRORS)
+
+
+def _is_rabbit(subscriber: object) -> bool:
+    return type(subscriber).__module__.startswith("faststream.rabbit.")
+
+
 def _ack_policy(subscriber: object) -> object:
     return getattr(subscriber, "ack_policy", None)
 
@@ -309,6 +325,13 @@ class _Consumer(Generic[_MessageT]):
                 "subscribe: create the subscriber with ack_policy=AckPolicy.MANUAL (it has "
                 f"{policy!r}): the consumer acks after the mediator succeeded, and must not "
                 "ack or reject a message FastStream's own policy already settled"
+            )
+            raise InvalidConfigurationError(msg)
+        if isinstance(dead_letter, RejectToDeadLetterExchange) and not _is_rabbit(subscriber):
+            msg = (
+                "subscribe: RejectToDeadLetterExchange is RabbitMQ's dead-letter exchange; "
+                f"{type(subscriber).__qualname__} is not a RabbitMQ subscriber (a rejected "
+                "message would be lost or stay pending): use DeadLetterTopic"
             )
             raise InvalidConfigurationError(msg)
         self._subscriber = subscriber
@@ -365,7 +388,7 @@ class _Consumer(Generic[_MessageT]):
         await message.ack()
 
     def _retryable(self, error: Exception) -> bool:
-        return isinstance(error, self._retry.on) and not isinstance(error, _WIRING_ERRORS)
+        return isinstance(error, self._retry.on) and not _is_wiring_error(error)
 
     async def _settle_dead(self, message: StreamMessage[Any], failure: Failure) -> None:
         try:
