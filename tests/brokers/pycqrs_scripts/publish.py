@@ -50,10 +50,10 @@ async def publish(url: str, exchange: str, topic: str, count: int, event_name: s
     os.environ.setdefault("CQRS_SUPPRESS_V4_EOL_WARNING", "1")
     import di
     import pydantic
-    from cqrs.adapters.amqp import amqp_publisher_factory
-    from cqrs.message_brokers.amqp import AMQPMessageBroker
 
     import cqrs
+    from cqrs.adapters.amqp import amqp_publisher_factory
+    from cqrs.message_brokers.amqp import AMQPMessageBroker
     from cqrs.message_brokers.protocol import Message
     from cqrs.requests import bootstrap
 
