@@ -441,7 +441,8 @@ def check_pycqrs_read(
         assert event["topic"] == topic
         assert event["payload"] == ours.payload.model_dump(mode="json")
         # Our timestamps are UTC-aware; python-cqrs parses them as the same instant.
-        parsed = datetime.datetime.fromisoformat(event["event_timestamp"])
+        # (fromisoformat reads a trailing "Z" only from Python 3.11 on)
+        parsed = datetime.datetime.fromisoformat(event["event_timestamp"].replace("Z", "+00:00"))
         assert parsed == ours.event_timestamp
         assert line["routing_key"] == topic
     assert not by_id, f"python-cqrs did not read {sorted(by_id)}"
