@@ -8,10 +8,9 @@ not confirm in time is reported the same way by each of them.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Final
-
-import anyio
 
 from cqrs.exceptions import InvalidConfigurationError, MessageBrokerError, PublishTimeoutError
 from cqrs.message_brokers.wire import EncodedMessage
@@ -23,6 +22,22 @@ DEFAULT_PUBLISH_TIMEOUT: Final = 10.0
 
 Publish = Callable[[EncodedMessage], Awaitable[object]]
 """One publish of an encoded message to a broker."""
+
+
+if sys.version_info >= (3, 11):
+    import asyncio
+
+    async def _within(seconds: float, publish: Publish, wire: EncodedMessage) -> None:
+        # Half the cost of anyio's cancel scope on the publish path (~8 vs ~19 µs).
+        async with asyncio.timeout(seconds):
+            await publish(wire)
+
+else:
+    import anyio
+
+    async def _within(seconds: float, publish: Publish, wire: EncodedMessage) -> None:
+        with anyio.fail_after(seconds):
+            await publish(wire)
 
 
 def check_publish_timeout(publish_timeout: float) -> float:
@@ -75,8 +90,7 @@ async def publish_within(
         cqrs.exceptions.MessageBrokerError: Rabbit refused Joined ... OSError: no route
     """
     try:
-        with anyio.fail_after(seconds):
-            await publish(wire)
+        await _within(seconds, publish, wire)
     except TimeoutError:
         msg = (
             f"{broker} did not confirm {wire.message_name} {wire.message_id} "

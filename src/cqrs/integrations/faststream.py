@@ -361,8 +361,32 @@ class _Consumer(Generic[_MessageT]):
             )
             await self._settle_dead(message, Failure(str(error), 0, error, None))
             return
-        name = headers.get(HEADER_MESSAGE_NAME) or type(decoded).__name__
-        attempts = 0
+        try:
+            await self._handle(decoded)
+        except Exception as first:
+            attempts, last = await self._retry_after(decoded, first)
+            if last is not None:
+                name = headers.get(HEADER_MESSAGE_NAME) or type(decoded).__name__
+                logger.exception(  # the last error's traceback, not the first's
+                    "%s %s failed %d time(s), sent to the dead letter",
+                    name,
+                    _message_id(message),
+                    attempts,
+                    exc_info=last,
+                )
+                reason = f"{type(last).__name__}: {last}"
+                await self._settle_dead(message, Failure(reason, attempts, last, name))
+                return
+        await message.ack()
+
+    async def _retry_after(
+        self, decoded: _MessageT, first: Exception
+    ) -> tuple[int, Exception | None]:
+        """Retry after a failed first attempt; return the attempts made and the last error."""
+        # The first attempt runs outside stamina (its set-up costs more than a trivial
+        # handler); stamina replays that failure as its own attempt 1, so its backoff,
+        # its attempt count and its `on` check apply from there.
+        attempts = 1
         try:
             async for attempt in stamina.retry_context(
                 on=self._retryable,
@@ -374,18 +398,12 @@ class _Consumer(Generic[_MessageT]):
             ):
                 with attempt:
                     attempts = attempt.num
+                    if attempts == 1:
+                        raise first
                     await self._handle(decoded)
-        except Exception as error:
-            logger.exception(
-                "%s %s failed %d time(s), sent to the dead letter",
-                name,
-                _message_id(message),
-                attempts,
-            )
-            reason = f"{type(error).__name__}: {error}"
-            await self._settle_dead(message, Failure(reason, attempts, error, name))
-            return
-        await message.ack()
+        except Exception as error:  # noqa: BLE001 - reported by the caller
+            return attempts, error
+        return attempts, None
 
     def _retryable(self, error: Exception) -> bool:
         return isinstance(error, self._retry.on) and not _is_wiring_error(error)
