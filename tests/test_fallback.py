@@ -937,11 +937,14 @@ def _breaker_with_one_method() -> object:
 @pytest.mark.parametrize(
     ("build", "names"),
     [
-        (_not_a_handler, ("primary", "Quote")),
-        (_an_instance, ("primary", "LiveQuote")),
+        (_not_a_handler, ("primary", "Quote", "must be handler classes")),
+        (_an_instance, ("primary", "LiveQuote", "must be handler classes")),
         (_plain_and_streaming, ("LiveQuote", "StreamedQuote", "same kind")),
         (_streaming_and_plain, ("StreamedQuote", "LiveQuote", "same kind")),
-        (_other_request, ("LiveQuote", "GetQuote", "PriceQuote", "GetPrice")),
+        (
+            _other_request,
+            ("LiveQuote", "GetQuote", "PriceQuote", "GetPrice", "same request type"),
+        ),
         (_other_response, ("LiveQuote", "Quote", "QuoteAsPrice", "Price")),
         (_failure_exceptions_a_list, ("failure_exceptions", "tuple")),
         (_failure_exceptions_one_class, ("failure_exceptions", "ConnectionError")),
@@ -1223,10 +1226,19 @@ def _event_breaker_without_methods() -> object:
 @pytest.mark.parametrize(
     ("build", "names"),
     [
-        (_event_not_a_handler, ("primary", "LiveQuote")),
-        (_event_fallback_not_a_handler, ("fallback", "OrderPlaced")),
-        (_event_an_instance, ("primary", "EmailNotify")),
-        (_event_other_event, ("EmailNotify", "OrderPlaced", "ShippedNotify", "Shipped")),
+        (
+            _event_not_a_handler,
+            ("primary", "LiveQuote", "must be a subclass of EventHandler"),
+        ),
+        (
+            _event_fallback_not_a_handler,
+            ("fallback", "OrderPlaced", "must be a subclass of EventHandler"),
+        ),
+        (_event_an_instance, ("primary", "EmailNotify", "must be handler classes")),
+        (
+            _event_other_event,
+            ("EmailNotify", "OrderPlaced", "ShippedNotify", "Shipped", "same event type"),
+        ),
         (_event_failure_exceptions_a_list, ("failure_exceptions", "tuple")),
         (_event_failure_exceptions_a_base_exception, ("failure_exceptions", "KeyboardInterrupt")),
         (_event_breaker_without_methods, ("circuit_breaker", "'breaker'")),

@@ -15,10 +15,26 @@ from cqrs._bootstrap._common import (
     run_startup,
     wrap_container,
 )
+from cqrs._interfaces.container import Resolver
 from cqrs._interfaces.middleware import Middleware
 from cqrs._mediators.event import EventMediator
 
-__all__ = ("bootstrap",)
+__all__ = ("bootstrap", "setup_mediator")
+
+
+def setup_mediator(
+    container: Resolver,
+    middlewares: Sequence[Middleware] | None = None,
+    events_mapper: EventsMapper | None = None,
+) -> EventMediator:
+    """Build an `EventMediator` from a mapper (python-cqrs's parameters, in its order).
+
+    `LoggingMiddleware` is appended unless given. Unlike `bootstrap`, no startup hooks
+    and no up-front solving of the handlers.
+    """
+    return EventMediator(
+        build_event_map(events_mapper), container, build_middleware_chain(middlewares)
+    )
 
 
 def bootstrap(
@@ -34,7 +50,7 @@ def bootstrap(
     """
     run_startup(on_startup)
     container = wrap_container(di_container)
-    event_map = build_event_map(events_mapper)
-    mediator = EventMediator(event_map, container, build_middleware_chain(middlewares))
-    prepare_handlers(container, handler_classes(h for hs in event_map.values() for h in hs))
+    mediator = setup_mediator(container, middlewares, events_mapper)
+    handlers = (h for hs in mediator.event_map.values() for h in hs)
+    prepare_handlers(container, handler_classes(handlers))
     return mediator

@@ -24,6 +24,7 @@ from cqrs._dispatch.emitter import EventEmitter
 from cqrs._interfaces.broker import MessageBroker
 from cqrs._interfaces.container import Resolver
 from cqrs._interfaces.middleware import Middleware
+from cqrs._maps.event_map import EventMap
 from cqrs._mediators.request import RequestMediator
 from cqrs._mediators.streaming import StreamingRequestMediator
 
@@ -59,20 +60,25 @@ def setup_mediator(
     event_emitter: EventEmitter,
     container: Resolver,
     middlewares: Sequence[Middleware] | None = None,
-    *,
     commands_mapper: RequestsMapper | None = None,
     queries_mapper: RequestsMapper | None = None,
+    event_map: EventMap | None = None,
     max_concurrent_event_handlers: int = 1,
-    concurrent_event_handle_enable: bool = True,
-    propagate_event_errors: bool = False,
+    concurrent_event_handle_enable: bool = True,  # noqa: FBT001, FBT002 - python-cqrs signature
+    propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - as above
 ) -> RequestMediator:
-    """Build a `RequestMediator` from mappers and an existing emitter."""
+    """Build a `RequestMediator` from mappers and an existing emitter.
+
+    The parameters are python-cqrs's, in its order. `event_map` is the map the
+    mediator reports (default: the emitter's); the emitter delivers the events.
+    """
     return _setup(
         RequestMediator,
         event_emitter,
         container,
         middlewares,
         (commands_mapper, queries_mapper),
+        event_map,
         max_concurrent_event_handlers,
         concurrent_event_handle_enable,
         propagate_event_errors,
@@ -83,20 +89,25 @@ def setup_streaming_mediator(
     event_emitter: EventEmitter,
     container: Resolver,
     middlewares: Sequence[Middleware] | None = None,
-    *,
     commands_mapper: RequestsMapper | None = None,
     queries_mapper: RequestsMapper | None = None,
+    domain_events_mapper: EventsMapper | None = None,
     max_concurrent_event_handlers: int = 10,
-    concurrent_event_handle_enable: bool = True,
-    propagate_event_errors: bool = False,
+    concurrent_event_handle_enable: bool = True,  # noqa: FBT001, FBT002 - python-cqrs signature
+    propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - as above
 ) -> StreamingRequestMediator:
-    """Build a `StreamingRequestMediator` from mappers and an existing emitter."""
+    """Build a `StreamingRequestMediator` from mappers and an existing emitter.
+
+    The parameters are python-cqrs's, in its order. `domain_events_mapper` fills the
+    map the mediator reports (default: the emitter's); the emitter delivers the events.
+    """
     return _setup(
         StreamingRequestMediator,
         event_emitter,
         container,
         middlewares,
         (commands_mapper, queries_mapper),
+        None if domain_events_mapper is None else build_event_map(domain_events_mapper),
         max_concurrent_event_handlers,
         concurrent_event_handle_enable,
         propagate_event_errors,
@@ -187,6 +198,7 @@ def _bootstrap(
         container,
         middlewares,
         requests_mappers,
+        None,
         max_concurrent_event_handlers,
         concurrent_event_handle_enable,
         propagate_event_errors,
@@ -201,6 +213,7 @@ def _setup(
     container: Resolver,
     middlewares: Sequence[Middleware] | None,
     mappers: tuple[RequestsMapper | None, ...],
+    event_map: EventMap | None,
     max_concurrent_event_handlers: int,
     concurrent_event_handle_enable: bool,  # noqa: FBT001 - mirrors the public parameters
     propagate_event_errors: bool,  # noqa: FBT001 - as above
@@ -210,6 +223,7 @@ def _setup(
         container,
         event_emitter=event_emitter,
         middleware_chain=build_middleware_chain(middlewares),
+        event_map=event_map,
         max_concurrent_event_handlers=max_concurrent_event_handlers,
         concurrent_event_handle_enable=concurrent_event_handle_enable,
         propagate_event_errors=propagate_event_errors,

@@ -199,10 +199,11 @@ def _check_pair(primary: type[Any], fallback: type[Any], origin: type, owner: st
         and isinstance(handled_f, type)
         and not (issubclass(handled_p, handled_f) or issubclass(handled_f, handled_p))
     ):
+        kind = "event" if origin is EventHandler else "request"
         msg = (
             f"{owner}: {type_name(primary)} handles {type_name(handled_p)} but "
-            f"{type_name(fallback)} handles {type_name(handled_f)}; a fallback must "
-            "handle the same messages as its primary"
+            f"{type_name(fallback)} handles {type_name(handled_f)}; primary and fallback "
+            f"must handle the same {kind} type (or one a subclass of the other's)"
         )
         raise HandlerBindingTypeError(msg)
     if not (is_compatible(returns_p, returns_f) and is_compatible(returns_f, returns_p)):
@@ -286,7 +287,7 @@ class RequestHandlerFallback(_PairedHandlers, RequestComposite, Generic[_ReqT_co
             if not is_request_handler_class(handler):
                 msg = (
                     f"{owner}: {role} must be a RequestHandler or StreamingRequestHandler "
-                    f"class, got {handler!r}"
+                    f"class, got {handler!r} (primary and fallback must be handler classes)"
                 )
                 raise HandlerBindingTypeError(msg)
         assert is_request_handler_class(primary)  # noqa: S101 - narrowed by the loop above
@@ -498,8 +499,17 @@ class EventHandlerFallback(_PairedHandlers, EventComposite, Generic[_EventT_cont
 
 def _require_event_handler(owner: str, role: str, handler: object) -> None:
     # Callers that are not type-checked can pass anything.
-    if not (isinstance(handler, type) and issubclass(handler, EventHandler)):
-        msg = f"{owner}: {role} must be an EventHandler class, got {handler!r}"
+    if not isinstance(handler, type):
+        msg = (
+            f"{owner}: {role} must be an EventHandler class, got {handler!r} "
+            "(primary and fallback must be handler classes)"
+        )
+        raise HandlerBindingTypeError(msg)
+    if not issubclass(handler, EventHandler):
+        msg = (
+            f"{owner}: {role} must be an EventHandler class, got {handler!r}: the {role} "
+            "must be a subclass of EventHandler"
+        )
         raise HandlerBindingTypeError(msg)
 
 

@@ -72,9 +72,15 @@ class EventEmitter:
         handle_notification_events: deliver notification events to their bound
             handlers, like domain events, instead of publishing them (the consumer
             side: `EventMediator`).
+
+    An extension point: `EventProcessor` (and so every mediator) calls `emit` when a
+    subclass overrides it or a test patches it on the instance, and reports what it
+    raises like a handler failure; otherwise it calls `emit_settled` directly.
     """
 
+    # `__dict__` as well: a test may patch `emit` on an instance, as python-cqrs's do.
     __slots__ = (
+        "__dict__",
         "_container",
         "_event_map",
         "_message_broker",

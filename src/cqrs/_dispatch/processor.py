@@ -7,9 +7,14 @@ import collections
 import contextvars
 import logging
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
-from cqrs._dispatch.emitter import EventEmitter, EventHandlingFailure, raise_failures
+from cqrs._dispatch.emitter import (
+    EmitOutcome,
+    EventEmitter,
+    EventHandlingFailure,
+    raise_failures,
+)
 from cqrs._dispatch.slots import Slots
 from cqrs._errors import InvalidConfigurationError
 from cqrs._introspect import type_name
@@ -26,6 +31,34 @@ logger = logging.getLogger("cqrs")
 _holding: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
     "cqrs_holding_event_slots", default=frozenset()
 )
+
+
+_Emit = Callable[[IEvent], Awaitable[EmitOutcome]]
+"""Delivers one event and reports, never raises: what the processor calls per event."""
+
+
+_DEFAULT_EMIT = EventEmitter.emit
+
+
+def _settling(emitter: EventEmitter) -> _Emit:
+    """Call a replaced `emit`, reporting what it raises like a handler failure.
+
+    For an `emit` overridden by a subclass or patched on the instance (a test's
+    `AsyncMock`). The default `emit` only raises what `emit_settled` reports, so
+    the processor calls `emit_settled` directly for it: nothing raised and caught
+    per event.
+    """
+    emit = emitter.emit
+    name = f"{type_name(type(emitter))}.emit"
+
+    async def settle(event: IEvent) -> EmitOutcome:
+        try:
+            follow_ups = await emit(event)
+        except Exception as error:  # noqa: BLE001 - isolated, reported like a handler failure
+            return EmitOutcome((), (EventHandlingFailure(event, name, error),))
+        return EmitOutcome(follow_ups or (), ())
+
+    return settle
 
 
 def check_limit(max_concurrent_event_handlers: object) -> int:
@@ -51,6 +84,11 @@ class EventProcessor:
     """Processes events and their follow-ups, one at a time or in parallel.
 
     Sequential mode goes breadth-first: the events in order, then their follow-ups.
+    Each event goes to the emitter's `emit_settled`; a subclass that overrides `emit`
+    (or an instance whose `emit` is patched) has its `emit` called instead, and what
+    it raises is reported like a handler failure. Without an emitter, `emit_events`
+    does nothing.
+
     Parallel mode runs at most `max_concurrent_event_handlers` emits at once across
     every call of this processor (so across all the requests and streams of one
     mediator: a hard bound) and starts each follow-up as soon as its parent finishes.
@@ -76,7 +114,7 @@ class EventProcessor:
     def __init__(
         self,
         event_map: EventMap,
-        event_emitter: EventEmitter,
+        event_emitter: EventEmitter | None = None,
         max_concurrent_event_handlers: int = 1,
         concurrent_event_handle_enable: bool = True,  # noqa: FBT001, FBT002 - python-cqrs signature
         propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - python-cqrs style
@@ -100,18 +138,26 @@ class EventProcessor:
         return self._event_map
 
     async def emit_events(self, events: Sequence[IEvent]) -> None:
-        """Process `events` and every follow-up, returning when all have settled."""
-        if not events:
+        """Process `events` and every follow-up, returning when all have settled.
+
+        Without an emitter this does nothing.
+        """
+        emitter = self._emitter
+        if not events or emitter is None:
             return
+        if type(emitter).emit is _DEFAULT_EMIT and "emit" not in emitter.__dict__:
+            emit: _Emit = emitter.emit_settled
+        else:
+            emit = _settling(emitter)
         failures: list[EventHandlingFailure] = []
         if not self._concurrent:
-            await self._sequential(events, failures)
+            await self._sequential(emit, events, failures)
         elif id(self) in _holding.get():
             # Re-entered from one of our own event handlers: stay in its slot.
-            await self._sequential(events, failures)
+            await self._sequential(emit, events, failures)
         else:
             spawner = self._spawner(asyncio.get_running_loop())
-            run = _ParallelRun(self._emitter, self._slots, spawner, id(self), events, failures)
+            run = _ParallelRun(emit, self._slots, spawner, id(self), events, failures)
             await run.run()
         if not failures:
             return
@@ -135,12 +181,13 @@ class EventProcessor:
         self._last_loop, self._last_spawner = weakref.ref(loop), spawner
         return spawner
 
+    @staticmethod
     async def _sequential(
-        self, events: Sequence[IEvent], failures: list[EventHandlingFailure]
+        emit: _Emit, events: Sequence[IEvent], failures: list[EventHandlingFailure]
     ) -> None:
         queue = collections.deque(events)
         while queue:
-            outcome = await self._emitter.emit_settled(queue.popleft())
+            outcome = await emit(queue.popleft())
             queue.extend(outcome.follow_ups)
             failures.extend(outcome.failures)
 
@@ -192,7 +239,7 @@ class _ParallelRun:
     __slots__ = (
         "_all_done",
         "_crashes",
-        "_emitter",
+        "_emit",
         "_failures",
         "_loop",
         "_owner",
@@ -206,14 +253,14 @@ class _ParallelRun:
 
     def __init__(
         self,
-        emitter: EventEmitter,
+        emit: _Emit,
         slots: Slots,
         spawner: _Spawner,
         owner: int,
         events: Sequence[IEvent],
         failures: list[EventHandlingFailure],
     ) -> None:
-        self._emitter = emitter
+        self._emit = emit
         self._slots = slots
         self._spawner = spawner
         self._queue = collections.deque(events)
@@ -270,9 +317,9 @@ class _ParallelRun:
         await asyncio.gather(*pending, return_exceptions=True)
 
     async def _work(self, event: IEvent) -> None:
-        queue = self._queue
+        queue, emit = self._queue, self._emit
         while True:
-            outcome = await self._emitter.emit_settled(event)
+            outcome = await emit(event)
             if outcome.failures:
                 self._failures.extend(outcome.failures)
             if outcome.follow_ups:
