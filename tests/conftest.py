@@ -97,6 +97,20 @@ def rabbitmq_url() -> str:
 
 
 @pytest.fixture
+def postgresql_url() -> str:
+    """SQLAlchemy URL of the test PostgreSQL (trust auth, database `test`)."""
+    require_service("postgresql")
+    return "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def mariadb_url() -> str:
+    """SQLAlchemy URL of the test MariaDB (root without password, database `test`)."""
+    require_service("mariadb")
+    return "mysql+aiomysql://root@127.0.0.1:3306/test"
+
+
+@pytest.fixture
 def nats_url() -> str:
     require_service("nats")
     return "nats://127.0.0.1:4222"

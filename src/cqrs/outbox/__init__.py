@@ -1,3 +1,27 @@
-"""The transactional outbox (extra `sqlalchemy`): events stored with your writes, published later."""
+"""The transactional outbox (extra `sqlalchemy`): events stored with your writes, published later.
 
-__all__ = ()
+`import cqrs.outbox` imports no SQLAlchemy: the SQL repository and the table live in
+`cqrs.outbox.sqlalchemy`. The python-cqrs paths keep working:
+`cqrs.outbox.repository.OutboxedEventRepository`, `cqrs.outbox.map.OutboxedEventMap`
+and `cqrs.outbox.sqlalchemy.SqlAlchemyOutboxedEventRepository`.
+"""
+
+from cqrs.outbox.map import OutboxedEventMap, UnregisteredEventError
+from cqrs.outbox.memory import MemoryOutbox, MemoryOutboxedEventRepository
+from cqrs.outbox.repository import (
+    DEFAULT_MAX_ATTEMPTS,
+    EventStatus,
+    OutboxedEvent,
+    OutboxedEventRepository,
+)
+
+__all__ = (
+    "DEFAULT_MAX_ATTEMPTS",
+    "EventStatus",
+    "MemoryOutbox",
+    "MemoryOutboxedEventRepository",
+    "OutboxedEvent",
+    "OutboxedEventMap",
+    "OutboxedEventRepository",
+    "UnregisteredEventError",
+)

@@ -1,0 +1,44 @@
+"""Negative: only notification events go to the outbox, and only their classes register."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import cqrs
+from cqrs.outbox import EventStatus, MemoryOutboxedEventRepository, OutboxedEventMap
+from cqrs.outbox.sqlalchemy import SqlAlchemyOutboxedEventRepository
+
+
+class Joined(cqrs.Response):
+    user_id: str
+
+
+class UserJoined(cqrs.NotificationEvent[Joined], frozen=True):
+    pass
+
+
+class UserRenamed(cqrs.DomainEvent, frozen=True):
+    user_id: str
+
+
+class Rename(cqrs.Request[None]):
+    user_id: str
+
+
+events = OutboxedEventMap(UserJoined)
+memory = MemoryOutboxedEventRepository(events)
+sql = SqlAlchemyOutboxedEventRepository(AsyncSession(), events)
+
+memory.add(UserRenamed(user_id="u1"))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+memory.add(Rename(user_id="u1"))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+sql.add(UserRenamed(user_id="u1"))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+sql.add(Joined(user_id="u1"))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+events.register(UserRenamed)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+events.register("renamed", UserRenamed)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+events.register(Rename)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+OutboxedEventMap(UserJoined, Rename)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+events.register(UserJoined, "name")  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
+SqlAlchemyOutboxedEventRepository(AsyncSession(), events, "outbox")  # type: ignore[arg-type, call-arg]  # pyright: ignore[reportCallIssue]
+
+
+async def relay() -> None:
+    await sql.update_status(1, "produced")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    await sql.update_status(1, EventStatus.PRODUCED, error=1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

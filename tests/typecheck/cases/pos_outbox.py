@@ -1,0 +1,72 @@
+"""Positive: the outbox storage API, typed (map, repositories, table)."""
+
+import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from typing_extensions import assert_type
+
+import cqrs
+from cqrs.outbox import (
+    EventStatus,
+    MemoryOutbox,
+    MemoryOutboxedEventRepository,
+    OutboxedEvent,
+    OutboxedEventMap,
+)
+from cqrs.outbox.repository import OutboxedEventRepository
+from cqrs.outbox.sqlalchemy import SqlAlchemyOutboxedEventRepository, outbox_table
+
+
+class Joined(cqrs.Response):
+    user_id: str
+
+
+class UserJoined(cqrs.NotificationEvent[Joined], frozen=True):
+    pass
+
+
+class OrderPlaced(cqrs.DCNotificationEvent[dict[str, int]]):
+    pass
+
+
+events = OutboxedEventMap(UserJoined)
+events.register(OrderPlaced)
+events.register("user_joined_v1", UserJoined)
+assert_type(events.get("UserJoined"), type[cqrs.INotificationEvent[Any]] | None)
+assert_type(events.name_of(UserJoined), str)
+
+table = outbox_table(sa.MetaData(), "outbox")
+assert_type(table, sa.Table)
+
+
+async def store(session: AsyncSession) -> None:
+    repository: OutboxedEventRepository = SqlAlchemyOutboxedEventRepository(
+        session, events, table=table
+    )
+    repository.add(UserJoined(event_name="joined", payload=Joined(user_id="u1")))
+    repository.add(OrderPlaced(event_name="placed", payload={"n": 1}))
+    await repository.commit()
+    batch = await repository.get_many(batch_size=10, topic="users")
+    assert_type(batch, list[OutboxedEvent])
+    for row in batch:
+        assert_type(row.event, cqrs.INotificationEvent[Any])
+        assert_type(row.id, int)
+        await repository.update_status(row.id, EventStatus.PRODUCED)
+
+
+async def relay_side(session: AsyncSession) -> None:
+    repository = SqlAlchemyOutboxedEventRepository(session, events, max_attempts=3)
+    claimed = await repository.get_many(100, lease=datetime.timedelta(seconds=30))
+    for row in claimed:
+        await repository.update_status(
+            row.id,
+            EventStatus.NOT_PRODUCED,
+            retry_at=datetime.datetime.now(datetime.timezone.utc),
+            error="broker down",
+        )
+    await repository.commit()
+
+
+memory: OutboxedEventRepository = MemoryOutboxedEventRepository(events, outbox=MemoryOutbox())
