@@ -8,6 +8,15 @@ and `cqrs.outbox.sqlalchemy.SqlAlchemyOutboxedEventRepository`.
 
 from cqrs.outbox.map import OutboxedEventMap, UnregisteredEventError
 from cqrs.outbox.memory import MemoryOutbox, MemoryOutboxedEventRepository
+from cqrs.outbox.relay import (
+    DEFAULT_LEASE,
+    Backoff,
+    OutboxRelay,
+    OutboxRelayRepository,
+    PublishOutcome,
+    RepositoryFactory,
+    outbox_message,
+)
 from cqrs.outbox.repository import (
     DEFAULT_MAX_ATTEMPTS,
     EventStatus,
@@ -16,12 +25,19 @@ from cqrs.outbox.repository import (
 )
 
 __all__ = (
+    "DEFAULT_LEASE",
     "DEFAULT_MAX_ATTEMPTS",
+    "Backoff",
     "EventStatus",
     "MemoryOutbox",
     "MemoryOutboxedEventRepository",
+    "OutboxRelay",
+    "OutboxRelayRepository",
     "OutboxedEvent",
     "OutboxedEventMap",
     "OutboxedEventRepository",
+    "PublishOutcome",
+    "RepositoryFactory",
     "UnregisteredEventError",
+    "outbox_message",
 )
