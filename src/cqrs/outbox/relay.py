@@ -533,5 +533,6 @@ class OutboxRelay:
         return self._stop.is_set() or (self._run_stop is not None and self._run_stop.is_set())
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
+        # asyncio.TimeoutError: wait_for's error, not yet the builtin one on Python 3.10.
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._stop.wait(), seconds)
