@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import StaticPool
+from tests.outbox.engines import BACKENDS, LOCKING_BACKENDS, engine_for
 
 import cqrs
 from cqrs.exceptions import InvalidConfigurationError
@@ -106,38 +106,6 @@ class RecordingBroker:
 
 # --- databases ------------------------------------------------------------------------
 
-BACKENDS = ("sqlite-memory", "sqlite-file", "postgresql", "mariadb")
-LOCKING_BACKENDS = ("postgresql", "mariadb")
-
-
-def _engine(backend: str, request: pytest.FixtureRequest, tmp_path: Any) -> AsyncEngine:
-    if backend == "sqlite-memory":
-        return create_async_engine(
-            "sqlite+aiosqlite:///:memory:",
-            poolclass=StaticPool,
-            connect_args={"check_same_thread": False},
-        )
-    if backend == "sqlite-file":
-        return create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
-    if backend == "postgresql":
-        url = request.getfixturevalue("postgresql_url")
-        return create_async_engine(
-            url,
-            pool_size=10,
-            pool_pre_ping=True,
-            connect_args={"timeout": 5, "server_settings": {"lock_timeout": "10s"}},
-        )
-    url = request.getfixturevalue("mariadb_url")
-    # READ COMMITTED, as the README advises for claiming sessions on MariaDB: no gap
-    # locks, so concurrent claims and status updates do not deadlock each other.
-    return create_async_engine(
-        url,
-        isolation_level="READ COMMITTED",
-        pool_size=10,
-        pool_pre_ping=True,
-        connect_args={"connect_timeout": 5, "init_command": "SET innodb_lock_wait_timeout=10"},
-    )
-
 
 @dataclasses.dataclass
 class Database:
@@ -183,7 +151,7 @@ async def locking_db(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIter
 async def _open(
     backend: str, request: pytest.FixtureRequest, tmp_path: Any
 ) -> AsyncIterator[Database]:
-    engine = _engine(backend, request, tmp_path)
+    engine = engine_for(backend, request, tmp_path)
     suffix = uuid.uuid4().hex[:12]
     metadata = sa.MetaData()
     outbox = outbox_table(metadata, f"relay_outbox_{suffix}")
