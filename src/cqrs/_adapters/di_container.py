@@ -160,6 +160,14 @@ class DIContainer:
         except di.exceptions.DependencyInjectionException as exc:
             msg = f"the container cannot build {_name(type_)}: {exc}"
             raise DependencyResolutionError(msg) from exc
+        except NameError as exc:
+            # An annotation in the graph names something imported only for type checking.
+            msg = (
+                f"the container cannot build {_name(type_)}: reading the annotations of "
+                f"its dependencies failed ({exc}); bind the type that has them to a "
+                "factory: container.bind(di.bind_by_type(Dependent(factory), Type))"
+            )
+            raise DependencyResolutionError(msg) from exc
         for dependent in solved.dag:
             call = dependent.call
             if call is type_ or not isinstance(call, type):

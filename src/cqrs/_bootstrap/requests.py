@@ -24,7 +24,9 @@ from cqrs._dispatch.emitter import EventEmitter
 from cqrs._interfaces.broker import MessageBroker
 from cqrs._interfaces.container import Resolver
 from cqrs._interfaces.middleware import Middleware
+from cqrs._interfaces.outbox import OutboxWriter
 from cqrs._maps.event_map import EventMap
+from cqrs._mediators._outbox import TransactionalOutbox
 from cqrs._mediators.request import RequestMediator
 from cqrs._mediators.streaming import StreamingRequestMediator
 
@@ -125,12 +127,17 @@ def bootstrap(
     max_concurrent_event_handlers: int = 1,
     concurrent_event_handle_enable: bool = True,  # noqa: FBT001, FBT002 - python-cqrs signature
     propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - as above
+    *,
+    outbox: type[OutboxWriter] | None = None,
 ) -> RequestMediator:
     """Set up a `RequestMediator` in one call.
 
     `on_startup` hooks run first; each mapper is called once; every bound handler is
     solved by the container up front; `LoggingMiddleware` is appended unless given;
-    no broker means a `DevnullMessageBroker`.
+    no broker means a `DevnullMessageBroker`. With `outbox=` (a class the container
+    builds per request, e.g. `SqlAlchemyOutboxedEventRepository`), handlers'
+    notification events go to that outbox in their own transaction instead of the
+    broker (see `RequestMediator`).
 
     Raises:
         DependencyResolutionError: a handler's dependencies cannot be built.
@@ -147,6 +154,7 @@ def bootstrap(
         max_concurrent_event_handlers,
         concurrent_event_handle_enable,
         propagate_event_errors,
+        outbox,
     )
 
 
@@ -161,6 +169,8 @@ def bootstrap_streaming(
     max_concurrent_event_handlers: int = 10,
     concurrent_event_handle_enable: bool = True,  # noqa: FBT001, FBT002 - python-cqrs signature
     propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - as above
+    *,
+    outbox: type[OutboxWriter] | None = None,
 ) -> StreamingRequestMediator:
     """Set up a `StreamingRequestMediator` in one call (see `bootstrap`)."""
     return _bootstrap(
@@ -174,6 +184,7 @@ def bootstrap_streaming(
         max_concurrent_event_handlers,
         concurrent_event_handle_enable,
         propagate_event_errors,
+        outbox,
     )
 
 
@@ -188,6 +199,7 @@ def _bootstrap(
     max_concurrent_event_handlers: int,
     concurrent_event_handle_enable: bool,  # noqa: FBT001 - mirrors the public parameters
     propagate_event_errors: bool,  # noqa: FBT001 - as above
+    outbox: type[OutboxWriter] | None,
 ) -> _MediatorT:
     run_startup(on_startup)
     container = wrap_container(di_container)
@@ -202,8 +214,19 @@ def _bootstrap(
         max_concurrent_event_handlers,
         concurrent_event_handle_enable,
         propagate_event_errors,
+        outbox,
     )
-    prepare_handlers(container, all_handler_types(mediator.request_map, emitter.event_map))
+    handler_types = all_handler_types(mediator.request_map, emitter.event_map)
+    if outbox is not None:
+        pairing = TransactionalOutbox(outbox)
+        # The outbox alone first: an error then names it, not a handler paired with it.
+        handler_types += [outbox]
+        handler_types += [
+            pairing.pair_type(binding)
+            for binding in mediator.request_map.values()
+            if isinstance(binding, type)
+        ]
+    prepare_handlers(container, handler_types)
     return mediator
 
 
@@ -217,6 +240,7 @@ def _setup(
     max_concurrent_event_handlers: int,
     concurrent_event_handle_enable: bool,  # noqa: FBT001 - mirrors the public parameters
     propagate_event_errors: bool,  # noqa: FBT001 - as above
+    outbox: type[OutboxWriter] | None = None,
 ) -> _MediatorT:
     return mediator_type(
         build_request_map(*mappers),
@@ -227,4 +251,5 @@ def _setup(
         max_concurrent_event_handlers=max_concurrent_event_handlers,
         concurrent_event_handle_enable=concurrent_event_handle_enable,
         propagate_event_errors=propagate_event_errors,
+        outbox=outbox,
     )

@@ -10,8 +10,10 @@ from cqrs._dispatch.emitter import EventEmitter
 from cqrs._interfaces.container import Release, Resolver, ScopedResolver
 from cqrs._interfaces.handlers import RequestHandler
 from cqrs._interfaces.middleware import MiddlewareChain
+from cqrs._interfaces.outbox import OutboxWriter
 from cqrs._maps.event_map import EventMap
 from cqrs._maps.request_map import RequestMap
+from cqrs._mediators._outbox import TransactionalOutbox, refuse_composite
 from cqrs._mediators._shared import build_processor, open_plain, plain_binding
 from cqrs._messages.requests import IRequest
 
@@ -33,12 +35,25 @@ class RequestMediator:
         max_concurrent_event_handlers: at most this many event emits run at once.
         concurrent_event_handle_enable: process events in parallel (else one by one).
         propagate_event_errors: raise event handler failures instead of logging them.
+        outbox: the class of a transactional outbox (for example
+            `SqlAlchemyOutboxedEventRepository`) the container builds in each
+            handler's scope, so it shares the handler's session. After the handler
+            returns, its notification events are added to it and it is committed,
+            before the scope closes; they are not published here (a relay publishes
+            them). Its domain events are processed as usual.
 
     Raises:
         InvalidConfigurationError: `max_concurrent_event_handlers` is below 1.
     """
 
-    __slots__ = ("_container", "_middleware_chain", "_processor", "_request_map", "_scoped")
+    __slots__ = (
+        "_container",
+        "_middleware_chain",
+        "_outbox",
+        "_processor",
+        "_request_map",
+        "_scoped",
+    )
 
     def __init__(
         self,
@@ -50,8 +65,11 @@ class RequestMediator:
         max_concurrent_event_handlers: int = 1,
         concurrent_event_handle_enable: bool = True,  # noqa: FBT001, FBT002 - python-cqrs signature
         propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - as above
+        *,
+        outbox: type[OutboxWriter] | None = None,
     ) -> None:
         self._request_map = request_map
+        self._outbox = None if outbox is None else TransactionalOutbox(outbox)
         self._container = container
         self._scoped = container if isinstance(container, ScopedResolver) else None
         self._middleware_chain = middleware_chain or None
@@ -80,6 +98,8 @@ class RequestMediator:
             RequestHandlerTypeError: the bound handler is a streaming handler.
         """
         binding = plain_binding(self._request_map, request)
+        if self._outbox is not None:
+            return cast("_ResT", await self._send_with_outbox(self._outbox, binding, request))
         handler: RequestHandler[Any, Any]
         release: Release | None = None
         if not isinstance(binding, type):
@@ -103,6 +123,26 @@ class RequestMediator:
             await self._processor.emit_events(events)
         # The map was checked at `bind`: the handler returns what the request declares.
         return cast("_ResT", response)
+
+    async def _send_with_outbox(
+        self, outbox: TransactionalOutbox, binding: object, request: IRequest[Any]
+    ) -> object:
+        if not isinstance(binding, type):
+            raise refuse_composite(binding, request)
+        pair, release = await outbox.open(self._container, binding)
+        handler: RequestHandler[Any, Any] = pair.handler
+        try:
+            response = await self._handle(handler, request)
+            events = await outbox.store(pair.outbox, handler.events)
+        except BaseException as error:
+            if release is not None:
+                await release(error)
+            raise
+        if release is not None:
+            await release(None)
+        if events:
+            await self._processor.emit_events(events)
+        return response
 
     async def _handle(self, handler: RequestHandler[Any, Any], request: IRequest[Any]) -> object:
         if self._middleware_chain is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from typing_extensions import TypeVar
@@ -12,15 +12,18 @@ from cqrs._errors import RequestHandlerTypeError
 from cqrs._interfaces.container import Release, Resolver, ScopedResolver
 from cqrs._interfaces.handlers import StreamingRequestHandler
 from cqrs._interfaces.middleware import MiddlewareChain
+from cqrs._interfaces.outbox import OutboxWriter
 from cqrs._introspect import type_name
 from cqrs._maps.event_map import EventMap
 from cqrs._maps.request_map import RequestMap
+from cqrs._mediators._outbox import TransactionalOutbox, refuse_composite
 from cqrs._mediators._shared import (
     StreamingBinding,
     build_processor,
     open_streaming,
     streaming_binding,
 )
+from cqrs._messages.events import IEvent
 from cqrs._messages.requests import IRequest
 
 __all__ = ("StreamingRequestMediator",)
@@ -32,10 +35,18 @@ class StreamingRequestMediator:
     """Streams the results of `StreamingRequestHandler`s, processing events per item.
 
     Takes the parameters of `RequestMediator`; events are processed in parallel by
-    default, at most 10 emits at once.
+    default, at most 10 emits at once. With `outbox=`, the notification events of each
+    item are added to the outbox and committed before the item is handed on.
     """
 
-    __slots__ = ("_container", "_middleware_chain", "_processor", "_request_map", "_scoped")
+    __slots__ = (
+        "_container",
+        "_middleware_chain",
+        "_outbox",
+        "_processor",
+        "_request_map",
+        "_scoped",
+    )
 
     def __init__(
         self,
@@ -47,8 +58,11 @@ class StreamingRequestMediator:
         max_concurrent_event_handlers: int = 10,
         concurrent_event_handle_enable: bool = True,  # noqa: FBT001, FBT002 - python-cqrs signature
         propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - as above
+        *,
+        outbox: type[OutboxWriter] | None = None,
     ) -> None:
         self._request_map = request_map
+        self._outbox = None if outbox is None else TransactionalOutbox(outbox)
         self._container = container
         self._scoped = container if isinstance(container, ScopedResolver) else None
         self._middleware_chain = middleware_chain or None
@@ -79,6 +93,8 @@ class StreamingRequestMediator:
             RequestHandlerTypeError: the bound handler is not a streaming handler.
         """
         binding = streaming_binding(self._request_map, request)
+        if self._outbox is not None and not isinstance(binding, type):
+            raise refuse_composite(binding, request)
         return self._iterate(binding, request)
 
     async def _iterate(
@@ -88,7 +104,11 @@ class StreamingRequestMediator:
     ) -> AsyncIterator[_ResT]:
         handler: StreamingRequestHandler[Any, _ResT]
         release: Release | None = None
-        if isinstance(binding, type) and self._scoped is not None:
+        outbox: OutboxWriter | None = None
+        if self._outbox is not None and isinstance(binding, type):
+            pair, release = await self._outbox.open(self._container, binding)
+            handler, outbox = pair.handler, pair.outbox
+        elif isinstance(binding, type) and self._scoped is not None:
             handler, release = await self._scoped.resolve_scoped(binding)
         else:
             handler = await open_streaming(self._container, binding)
@@ -97,10 +117,10 @@ class StreamingRequestMediator:
         try:
             results = await self._open(binding, handler, request)
             async for item in results:
-                await self._process_events(handler)
+                await self._process_events(handler, outbox)
                 yield item
             # Events raised after the last item still belong to this stream.
-            await self._process_events(handler)
+            await self._process_events(handler, outbox)
         except GeneratorExit:
             raise  # the consumer stopped early: not a failure of the handler
         except BaseException as exc:
@@ -137,11 +157,16 @@ class StreamingRequestMediator:
             raise RequestHandlerTypeError(msg)
         return results
 
-    async def _process_events(self, handler: StreamingRequestHandler[Any, Any]) -> None:
-        events = handler.events
+    async def _process_events(
+        self, handler: StreamingRequestHandler[Any, Any], outbox: OutboxWriter | None
+    ) -> None:
+        events: Sequence[IEvent] = handler.events
         if events:
             events = tuple(events)
             handler.clear_events()
+        if outbox is not None and self._outbox is not None:
+            events = await self._outbox.store(outbox, events)
+        if events:
             await self._processor.emit_events(events)
 
 

@@ -1,10 +1,12 @@
 """Negative: only notification events go to the outbox, and only their classes register."""
 
+import di
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import cqrs
 from cqrs.outbox import EventStatus, MemoryOutboxedEventRepository, OutboxedEventMap
 from cqrs.outbox.sqlalchemy import SqlAlchemyOutboxedEventRepository
+from cqrs.requests import bootstrap
 
 
 class Joined(cqrs.Response):
@@ -42,3 +44,19 @@ SqlAlchemyOutboxedEventRepository(AsyncSession(), events, "outbox")  # type: ign
 async def relay() -> None:
     await sql.update_status(1, "produced")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     await sql.update_status(1, EventStatus.PRODUCED, error=1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+class NotAnOutbox:
+    """Has `add` but cannot commit: not a writer the mediator can use."""
+
+    def add(self, event: cqrs.INotificationEvent[Joined]) -> None: ...
+
+
+class SyncCommit:
+    def add(self, event: cqrs.INotificationEvent[Joined]) -> None: ...
+    def commit(self) -> None: ...
+
+
+bootstrap.bootstrap(di_container=di.Container(), outbox=NotAnOutbox)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+bootstrap.bootstrap_streaming(di_container=di.Container(), outbox=SyncCommit)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+bootstrap.bootstrap(di_container=di.Container(), outbox=sql)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

@@ -70,3 +70,18 @@ async def relay_side(session: AsyncSession) -> None:
 
 
 memory: OutboxedEventRepository = MemoryOutboxedEventRepository(events, outbox=MemoryOutbox())
+
+
+# The mediators take the outbox class the container builds per request.
+def with_outbox() -> None:
+    import di
+
+    from cqrs.requests import bootstrap
+
+    mediator = bootstrap.bootstrap(di_container=di.Container(), outbox=SqlAlchemyOutboxedEventRepository)
+    assert_type(mediator, cqrs.RequestMediator)
+    streaming = bootstrap.bootstrap_streaming(
+        di_container=di.Container(), outbox=MemoryOutboxedEventRepository
+    )
+    assert_type(streaming, cqrs.StreamingRequestMediator)
+    cqrs.RequestMediator(cqrs.RequestMap(), cqrs.DIContainer(), outbox=SqlAlchemyOutboxedEventRepository)
