@@ -368,6 +368,7 @@ EXTRA_MODULES = frozenset(
     {
         "cqrs.adapters.circuit_breaker",
         "cqrs.outbox.sqlalchemy",
+        "cqrs.inbox.sqlalchemy",
         *(
             f"cqrs.{package}.{name}"
             for package in ("adapters", "message_brokers")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 from cqrs._bootstrap._common import (
@@ -15,8 +16,12 @@ from cqrs._bootstrap._common import (
     run_startup,
     wrap_container,
 )
+from cqrs._dispatch.companion import Companions
+from cqrs._errors import InvalidConfigurationError
 from cqrs._interfaces.container import Resolver
+from cqrs._interfaces.inbox import InboxWriter
 from cqrs._interfaces.middleware import Middleware
+from cqrs._introspect import type_name
 from cqrs._mediators.event import EventMediator
 
 __all__ = ("bootstrap", "setup_mediator")
@@ -26,6 +31,8 @@ def setup_mediator(
     container: Resolver,
     middlewares: Sequence[Middleware] | None = None,
     events_mapper: EventsMapper | None = None,
+    *,
+    inbox: type[InboxWriter] | None = None,
 ) -> EventMediator:
     """Build an `EventMediator` from a mapper (python-cqrs's parameters, in its order).
 
@@ -33,7 +40,10 @@ def setup_mediator(
     and no up-front solving of the handlers.
     """
     return EventMediator(
-        build_event_map(events_mapper), container, build_middleware_chain(middlewares)
+        build_event_map(events_mapper),
+        container,
+        build_middleware_chain(middlewares),
+        inbox=_checked(inbox),
     )
 
 
@@ -42,15 +52,44 @@ def bootstrap(
     middlewares: Sequence[Middleware] | None = None,
     events_mapper: EventsMapper | None = None,
     on_startup: Sequence[StartupHook] | None = None,
+    *,
+    inbox: type[InboxWriter] | None = None,
 ) -> EventMediator:
     """Set up an `EventMediator` in one call (for broker consumers).
 
+    With `inbox=` (e.g. `SqlAlchemyInboxRepository`), each handler processes a
+    message once: see `EventMediator`.
+
     Raises:
-        DependencyResolutionError: a handler's dependencies cannot be built.
+        DependencyResolutionError: a handler's dependencies (or the inbox's) cannot
+            be built.
+        InvalidConfigurationError: `inbox` is not a class, or a fallback is bound
+            while the inbox is on.
     """
     run_startup(on_startup)
     container = wrap_container(di_container)
-    mediator = setup_mediator(container, middlewares, events_mapper)
-    handlers = (h for hs in mediator.event_map.values() for h in hs)
-    prepare_handlers(container, handler_classes(handlers))
+    mediator = setup_mediator(container, middlewares, events_mapper, inbox=inbox)
+    bindings = [h for hs in mediator.event_map.values() for h in hs]
+    handler_types = handler_classes(bindings)
+    if inbox is not None:
+        for binding in bindings:
+            if not isinstance(binding, type):
+                msg = (
+                    f"{type_name(binding)} (a fallback) is bound while inbox= is on; the "
+                    "inbox records a message in one handler's session: bind the handlers "
+                    "separately"
+                )
+                raise InvalidConfigurationError(msg)
+        # The inbox alone first: an error then names it, not a handler paired with it.
+        companions = Companions(inbox)
+        handler_types += [inbox, *(companions.pair_type(b) for b in handler_types)]
+    prepare_handlers(container, handler_types)
     return mediator
+
+
+def _checked(inbox: type[InboxWriter] | None) -> type[InboxWriter] | None:
+    given: object = inbox  # checked for code that is not type-checked
+    if given is not None and not inspect.isclass(given):
+        msg = f"inbox= takes the class the container builds for each handler, not {given!r}"
+        raise InvalidConfigurationError(msg)
+    return inbox

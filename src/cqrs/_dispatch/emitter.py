@@ -10,10 +10,12 @@ from typing import Any
 
 from typing_extensions import TypeIs
 
-from cqrs._errors import EventBrokerMissingError
+from cqrs._dispatch.companion import Companions
+from cqrs._errors import EventBrokerMissingError, InvalidConfigurationError
 from cqrs._interfaces.broker import Message, MessageBroker
 from cqrs._interfaces.container import Release, Resolver, ScopedResolver
 from cqrs._interfaces.handlers import EventHandler
+from cqrs._interfaces.inbox import InboxWriter
 from cqrs._interfaces.middleware import MiddlewareChain
 from cqrs._introspect import type_name
 from cqrs._maps.event_map import EventBinding, EventMap
@@ -83,6 +85,7 @@ class EventEmitter:
         "__dict__",
         "_container",
         "_event_map",
+        "_inbox",
         "_message_broker",
         "_middleware_chain",
         "_publish_notifications",
@@ -97,8 +100,10 @@ class EventEmitter:
         *,
         middleware_chain: MiddlewareChain | None = None,
         handle_notification_events: bool = False,
+        inbox: type[InboxWriter] | None = None,
     ) -> None:
         self._event_map = event_map
+        self._inbox = None if inbox is None else Companions(inbox)
         self._publish_notifications = not handle_notification_events
         self._container = container
         self._scoped = container if isinstance(container, ScopedResolver) else None
@@ -138,6 +143,10 @@ class EventEmitter:
         return EmitOutcome(follow_ups, failures)
 
     async def _run(self, binding: EventBinding, event: IEvent) -> Sequence[IEvent]:
+        if self._inbox is not None:
+            message_id = getattr(event, "event_id", None)
+            if message_id is not None:  # events without an id (domain events) pass
+                return await self._run_once(self._inbox, binding, event, str(message_id))
         handler: EventHandler[Any]
         release: Release | None = None
         if not isinstance(binding, type):  # not an ABC check: this runs for every event
@@ -155,6 +164,46 @@ class EventEmitter:
                 await release(error)
                 raise
             await release(None)
+        return handler.events
+
+    async def _run_once(
+        self,
+        inbox: Companions[InboxWriter],
+        binding: EventBinding,
+        event: IEvent,
+        message_id: str,
+    ) -> Sequence[IEvent]:
+        if not isinstance(binding, type):
+            msg = (
+                f"{type_name(type(event))} is bound to {type_name(binding)} (a fallback), "
+                "and the inbox records one handler's message in that handler's session; "
+                "bind the handlers separately to use the inbox"
+            )
+            raise InvalidConfigurationError(msg)
+        pair, release = await inbox.open(self._container, binding)
+        handler: EventHandler[Any] = pair.handler
+        # The handler's full name: each handler of an event is recorded (and so
+        # processed) once, independently of the others.
+        consumer = f"{binding.__module__}.{binding.__qualname__}"
+        try:
+            first = await pair.companion.record(message_id, consumer)
+            if first:
+                await self._handle(handler, event)
+                await pair.companion.commit()
+        except BaseException as error:
+            if release is not None:
+                await release(error)
+            raise
+        if release is not None:
+            await release(None)
+        if not first:
+            logger.info(
+                "%s skipped %s %s: the inbox records it as processed (a redelivery)",
+                consumer,
+                type_name(type(event)),
+                message_id,
+            )
+            return ()
         return handler.events
 
     async def _handle(self, handler: EventHandler[Any], event: IEvent) -> None:

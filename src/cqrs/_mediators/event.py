@@ -5,6 +5,7 @@ from __future__ import annotations
 from cqrs._dispatch.emitter import EventEmitter
 from cqrs._dispatch.processor import EventProcessor
 from cqrs._interfaces.container import Resolver
+from cqrs._interfaces.inbox import InboxWriter
 from cqrs._interfaces.middleware import MiddlewareChain
 from cqrs._maps.event_map import EventMap
 from cqrs._messages.events import IEvent
@@ -21,6 +22,12 @@ class EventMediator:
     Meant for consumers (FastStream, Kafka, RabbitMQ): every handler runs even when
     one fails, and then the failures are raised (one as itself, several as an
     `ExceptionGroup`) so the consumer can reject or retry the message.
+
+    With `inbox=` (a class the container builds in each handler's scope, e.g.
+    `cqrs.inbox.sqlalchemy.SqlAlchemyInboxRepository`), each handler of an event that
+    has an `event_id` first records the id in the inbox, in its own transaction; a
+    handler that already recorded it (a redelivered message) is skipped, and one that
+    did not runs, then the inbox commits its writes and the record together.
     """
 
     __slots__ = ("_event_map", "_processor")
@@ -30,6 +37,8 @@ class EventMediator:
         event_map: EventMap,
         container: Resolver,
         middleware_chain: MiddlewareChain | None = None,
+        *,
+        inbox: type[InboxWriter] | None = None,
     ) -> None:
         self._event_map = event_map
         # Consumer side: a notification event received from a broker is handled by
@@ -39,6 +48,7 @@ class EventMediator:
             container,
             middleware_chain=middleware_chain,
             handle_notification_events=True,
+            inbox=inbox,
         )
         self._processor = EventProcessor(
             event_map,

@@ -133,7 +133,7 @@ class RequestMediator:
         handler: RequestHandler[Any, Any] = pair.handler
         try:
             response = await self._handle(handler, request)
-            events = await outbox.store(pair.outbox, handler.events)
+            events = await outbox.store(pair.companion, handler.events)
         except BaseException as error:
             if release is not None:
                 await release(error)

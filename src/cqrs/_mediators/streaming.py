@@ -107,7 +107,7 @@ class StreamingRequestMediator:
         outbox: OutboxWriter | None = None
         if self._outbox is not None and isinstance(binding, type):
             pair, release = await self._outbox.open(self._container, binding)
-            handler, outbox = pair.handler, pair.outbox
+            handler, outbox = pair.handler, pair.companion
         elif isinstance(binding, type) and self._scoped is not None:
             handler, release = await self._scoped.resolve_scoped(binding)
         else:

@@ -4,6 +4,8 @@ import di
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import cqrs
+from cqrs.events import bootstrap as events_bootstrap
+from cqrs.inbox import MemoryInboxRepository
 from cqrs.outbox import EventStatus, MemoryOutboxedEventRepository, OutboxedEventMap
 from cqrs.outbox.sqlalchemy import SqlAlchemyOutboxedEventRepository
 from cqrs.requests import bootstrap
@@ -60,3 +62,24 @@ class SyncCommit:
 bootstrap.bootstrap(di_container=di.Container(), outbox=NotAnOutbox)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 bootstrap.bootstrap_streaming(di_container=di.Container(), outbox=SyncCommit)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 bootstrap.bootstrap(di_container=di.Container(), outbox=sql)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+class SyncInbox:
+    def record(self, message_id: str, consumer: str) -> bool:
+        return True
+
+    async def commit(self) -> None: ...
+
+
+class RecordsUuids:
+    async def record(self, message_id: int, consumer: str) -> bool:
+        return True
+
+    async def commit(self) -> None: ...
+
+
+events_bootstrap.bootstrap(di_container=di.Container(), inbox=SyncInbox)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+events_bootstrap.bootstrap(di_container=di.Container(), inbox=RecordsUuids)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+events_bootstrap.bootstrap(di_container=di.Container(), inbox=NotAnOutbox)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+events_bootstrap.bootstrap(di_container=di.Container(), inbox=MemoryInboxRepository())  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+bootstrap.bootstrap(di_container=di.Container(), outbox=MemoryInboxRepository)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

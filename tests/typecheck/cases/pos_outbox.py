@@ -85,3 +85,19 @@ def with_outbox() -> None:
     )
     assert_type(streaming, cqrs.StreamingRequestMediator)
     cqrs.RequestMediator(cqrs.RequestMap(), cqrs.DIContainer(), outbox=SqlAlchemyOutboxedEventRepository)
+
+
+# The event mediator takes the inbox class the container builds per handler.
+async def with_inbox() -> None:
+    import di
+
+    from cqrs.events import bootstrap
+    from cqrs.inbox import InboxRepository, MemoryInboxRepository
+    from cqrs.inbox.sqlalchemy import SqlAlchemyInboxRepository
+
+    mediator = bootstrap.bootstrap(di_container=di.Container(), inbox=SqlAlchemyInboxRepository)
+    assert_type(mediator, cqrs.EventMediator)
+    bootstrap.bootstrap(di_container=di.Container(), inbox=MemoryInboxRepository)
+    cqrs.EventMediator(cqrs.EventMap(), cqrs.DIContainer(), inbox=MemoryInboxRepository)
+    repository: InboxRepository = SqlAlchemyInboxRepository(AsyncSession())
+    assert_type(await repository.record("id", "consumer"), bool)
