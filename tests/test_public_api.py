@@ -369,6 +369,7 @@ EXTRA_MODULES = frozenset(
         "cqrs.adapters.circuit_breaker",
         "cqrs.outbox.sqlalchemy",
         "cqrs.inbox.sqlalchemy",
+        "cqrs.outbox.notify",
         *(
             f"cqrs.{package}.{name}"
             for package in ("adapters", "message_brokers")

@@ -41,8 +41,10 @@ from cqrs.outbox import (
     OutboxedEventMap,
     OutboxRelay,
     OutboxRelayRepository,
+    Wakeups,
     outbox_message,
 )
+from cqrs.outbox.notify import PostgresNotifications
 from cqrs.outbox.sqlalchemy import SqlAlchemyOutboxedEventRepository, outbox_table
 from cqrs.producer import EventProducer
 
@@ -523,6 +525,240 @@ async def test_the_relay_reconnects_after_postgresql_drops_its_connections(
             finally:
                 await relay_engine.dispose()
         assert set(broker.published_ids()) == {e.event_id for e in first + second}
+
+
+# --- per-key ordering -------------------------------------------------------------------
+
+
+class FlakyFor(RecordingBroker):
+    """Fails the first `times` sends of the given event ids (of the others: none)."""
+
+    def __init__(self, failing: set[uuid.UUID], *, times: int = 1, delay: float = 0.0) -> None:
+        super().__init__(delay=delay)
+        self.failing = failing
+        self.times = times
+
+    async def send_message(self, message: Message, /) -> None:
+        if message.message_id in self.failing and self.sends[message.message_id] < self.times:
+            self.sends[message.message_id] += 1
+            msg = f"broker refused {message.message_id}"
+            raise ConnectionError(msg)
+        await super().send_message(message)
+
+
+def keyed(n: int, key: str | None) -> tuple[UserJoined, str | None]:
+    return user_joined(n), key
+
+
+async def add_keyed(db: Database, rows: list[tuple[UserJoined, str | None]]) -> None:
+    async with db.sessions() as session:
+        repository = SqlAlchemyOutboxedEventRepository(session, events_map(), table=db.outbox)
+        for event, key in rows:
+            repository.add(event, partition_key=key)
+        await repository.commit()
+
+
+def order_by_key(
+    broker: RecordingBroker, rows: list[tuple[UserJoined, str | None]]
+) -> dict[str | None, list[int]]:
+    key_of = {event.event_id: key for event, key in rows}
+    published: dict[str | None, list[int]] = collections.defaultdict(list)
+    for message in broker.messages:
+        published[key_of[message.message_id]].append(message.payload["payload"]["n"])
+    return dict(published)
+
+
+async def test_a_keys_events_are_published_in_order_even_when_one_is_retried(
+    db: Database,
+) -> None:
+    rows = [keyed(n, "abc"[n % 3]) for n in range(12)] + [keyed(n, None) for n in range(12, 15)]
+    await add_keyed(db, rows)
+    first_of_a = rows[0][0].event_id
+    broker = FlakyFor({first_of_a}, times=2)
+    relay = db.relay(broker, batch_size=100)
+
+    with anyio.fail_after(TIMEOUT):
+        # One row per key per claim: a key's next row waits until the one before is done.
+        claimed = await relay.run_once()
+        assert claimed == 3 + 3  # a, b, c (a's first failed) + the three unkeyed rows
+        await drain(relay)
+
+    published = order_by_key(broker, rows)
+    assert published["a"] == [0, 3, 6, 9]  # 0 failed twice: 3 waited for it
+    assert published["b"] == [1, 4, 7, 10]
+    assert published["c"] == [2, 5, 8, 11]
+    assert sorted(published[None]) == [12, 13, 14]
+    assert broker.sends[first_of_a] == 3  # two refused, then published
+
+
+async def test_a_failed_row_stops_holding_its_key_back(db: Database) -> None:
+    rows = [keyed(n, "k") for n in range(3)]
+    await add_keyed(db, rows)
+    broker = FlakyFor({rows[0][0].event_id}, times=10)
+    relay = db.relay(broker, max_attempts=2)
+
+    with anyio.fail_after(TIMEOUT):
+        await drain(relay)
+
+    assert order_by_key(broker, rows) == {"k": [1, 2]}
+    statuses = {row.event_id: row.status for row in (await db.rows()).values()}
+    assert statuses[rows[0][0].event_id] == EventStatus.FAILED.value
+
+
+async def test_concurrent_relays_keep_each_keys_order(locking_db: Database) -> None:
+    db = locking_db
+    rows = [keyed(n, f"k{n % 5}") for n in range(150)]
+    await add_keyed(db, rows)
+    # One broker for the three relays: its list is the order messages reached it.
+    broker = RecordingBroker(delay=0.001)
+    everything = asyncio.Event()
+    broker.after_send = lambda: everything.set() if len(broker.messages) >= len(rows) else None
+
+    with anyio.fail_after(TIMEOUT):
+        stop = asyncio.Event()
+        relays = [db.relay(broker, batch_size=10) for _ in range(3)]
+        tasks = [asyncio.create_task(relay.run(stop)) for relay in relays]
+        await everything.wait()
+        stop.set()
+        await asyncio.gather(*tasks)
+
+    published = order_by_key(broker, rows)
+    for k in range(5):
+        assert published[f"k{k}"] == list(range(k, 150, 5))
+    assert sum(broker.published_ids().values()) == len(rows)
+
+
+async def test_the_map_gives_the_key_when_add_does_not() -> None:
+    events = OutboxedEventMap()
+    events.register(UserJoined, partition_key=lambda event: f"user-{event.payload.n % 2}")
+    outbox = MemoryOutbox()
+    handler_side = MemoryOutboxedEventRepository(events, outbox=outbox)
+    for n in range(4):
+        handler_side.add(user_joined(n))
+    handler_side.add(user_joined(4), partition_key="explicit")
+    await handler_side.commit()
+
+    assert [row.partition_key for row in outbox.rows.values()] == [
+        "user-0",
+        "user-1",
+        "user-0",
+        "user-1",
+        "explicit",
+    ]
+    broker = FlakyFor({outbox_event_id(outbox, 1)})
+    relay = OutboxRelay(
+        lambda: MemoryOutboxedEventRepository(events, outbox=outbox), broker, backoff=NO_WAIT
+    )
+    with anyio.fail_after(TIMEOUT):
+        await drain_memory(relay)
+    ns = [message.payload["payload"]["n"] for message in broker.messages]
+    assert ns.index(0) < ns.index(2)  # user-0 in order though 0 failed once
+    assert ns.index(1) < ns.index(3)
+
+
+def outbox_event_id(outbox: MemoryOutbox, row_id: int) -> uuid.UUID:
+    return uuid.UUID(outbox.rows[row_id].payload["event_id"])
+
+
+async def drain_memory(relay: OutboxRelay) -> None:
+    for _ in range(20):
+        if not await relay.run_once():
+            return
+
+
+# --- wake-ups: LISTEN/NOTIFY on PostgreSQL ----------------------------------------------
+
+
+@pytest.fixture
+async def postgresql_db(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[Database]:
+    async for database in _open("postgresql", request, tmp_path):
+        yield database
+
+
+class Observed:
+    """Wraps wake-ups and counts the listens that are on (each wakes once when LISTEN is)."""
+
+    def __init__(self, inner: Wakeups) -> None:
+        self.inner = inner
+        self.listens = 0
+        self._changed = asyncio.Condition()
+
+    async def listening(self, count: int) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.listens >= count)
+
+    async def listen(self, wake: Callable[[], None], /) -> None:
+        first = True
+
+        def counting_wake() -> None:
+            nonlocal first
+            if first:
+                first = False
+                self.listens += 1
+                asyncio.get_running_loop().create_task(self._notify())
+            wake()
+
+        await self.inner.listen(counting_wake)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+
+async def test_a_relay_on_sqlite_polls_and_one_on_asyncpg_listens(db: Database) -> None:
+    relay = db.relay(RecordingBroker())
+    if db.backend == "postgresql":
+        assert isinstance(relay.wakeups, PostgresNotifications)
+        assert relay.wakeups.channel == f"cqrs_outbox_{db.outbox.name}"
+    else:
+        assert relay.wakeups is None
+
+
+async def test_an_idle_relay_wakes_on_commit_and_listens_again_after_a_dropped_connection(
+    postgresql_db: Database,
+) -> None:
+    db = postgresql_db
+    broker = RecordingBroker()
+    wakeups = Observed(PostgresNotifications(db.engine, table=db.outbox))
+    relay = db.relay(broker, poll_interval=120.0, wakeups=wakeups)  # a poll would be too late
+    stop = asyncio.Event()
+    with anyio.fail_after(TIMEOUT):
+        task = asyncio.create_task(relay.run(stop))
+        try:
+            await wakeups.listening(1)
+            await db.add_committed(user_joined(1))
+            await broker.wait_for(1)
+
+            # The database drops the listening connection (as in a restart).
+            async with db.engine.connect() as connection:
+                dropped = await connection.scalar(
+                    sa.text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()"
+                    )
+                )
+            assert dropped == 1
+            await wakeups.listening(2)  # listening again, on a new connection
+            await db.add_committed(user_joined(2))
+            await broker.wait_for(2)
+        finally:
+            stop.set()
+            await task
+    assert [message.payload["payload"]["n"] for message in broker.messages] == [1, 2]
+
+
+async def test_a_rolled_back_add_does_not_leave_a_notification_behind(
+    postgresql_db: Database,
+) -> None:
+    db = postgresql_db
+    async with db.sessions() as session:
+        repository = SqlAlchemyOutboxedEventRepository(session, events_map(), table=db.outbox)
+        repository.add(user_joined(1))
+        await repository.rollback()
+        # The next commit of this session adds nothing: it notifies nothing either.
+        assert not session.sync_session.info["cqrs_outbox_channels"]
+        await session.commit()
+    assert await db.rows() == {}
 
 
 # --- the in-memory repository and python-cqrs's EventProducer ------------------------------

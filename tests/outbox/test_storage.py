@@ -211,7 +211,7 @@ def test_the_table_has_the_documented_columns_and_indexes() -> None:
     assert table.fullname == "messaging.my_outbox"
     assert {index.name: [c.name for c in index.columns] for index in table.indexes} == {
         "ix_my_outbox_claim": ["next_attempt_at", "id"],
-        "ix_my_outbox_partition": ["partition_key", "id"],
+        "ix_my_outbox_partition": ["partition_key", "next_attempt_at", "id"],
     }
     unique = [c for c in table.constraints if isinstance(c, sa.UniqueConstraint)]
     assert [[column.name for column in c.columns] for c in unique] == [["event_id"]]

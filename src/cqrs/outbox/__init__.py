@@ -15,6 +15,7 @@ from cqrs.outbox.relay import (
     OutboxRelayRepository,
     PublishOutcome,
     RepositoryFactory,
+    Wakeups,
     outbox_message,
 )
 from cqrs.outbox.repository import (
@@ -39,5 +40,6 @@ __all__ = (
     "PublishOutcome",
     "RepositoryFactory",
     "UnregisteredEventError",
+    "Wakeups",
     "outbox_message",
 )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, TypeGuard, cast, overload
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeGuard, TypeVar, cast, overload
 
 import pydantic
 import pydantic_core
@@ -14,6 +14,7 @@ from cqrs.exceptions import CQRSError, InvalidConfigurationError, MessageDecodeE
 __all__ = ("OutboxedEventMap", "UnregisteredEventError")
 
 _EventType = type[INotificationEvent[Any]]
+_E = TypeVar("_E", bound=INotificationEvent[Any])
 
 
 class UnregisteredEventError(CQRSError, TypeError):
@@ -36,6 +37,11 @@ class OutboxedEventMap:
     `cqrs-message-name` header carries); python-cqrs's `register("user_joined",
     UserJoined)` names it explicitly (python-cqrs used the event's `event_name`).
 
+    `partition_key=` gives the key a class's events are stored under when `add` is not
+    given one (the mediator's `outbox=` path never gives one): the relay publishes the
+    events of one key in the order they were added. The function receives the event,
+    typed as its class.
+
     Example:
         >>> import cqrs
         >>> class Joined(cqrs.NotificationEvent[dict[str, str]], frozen=True):
@@ -49,20 +55,45 @@ class OutboxedEventMap:
         {'u': '1'}
     """
 
-    __slots__ = ("_by_name", "_names")
+    __slots__ = ("_by_name", "_keys", "_names")
 
     def __init__(self, *event_types: _EventType) -> None:
         self._names: dict[_EventType, str] = {}
         self._by_name: dict[str, _EventType] = {}
+        self._keys: dict[_EventType, Callable[[Any], str | None]] = {}
         for event_type in event_types:
             self.register(event_type)
 
     @overload
-    def register(self, event_type: _EventType, /) -> None: ...
+    def register(
+        self,
+        event_type: type[_E],
+        /,
+        *,
+        partition_key: Callable[[_E], str | None] | None = None,
+    ) -> None: ...
     @overload
-    def register(self, event_name: str, event_type: _EventType, /) -> None: ...
-    def register(self, first: _EventType | str, second: _EventType | None = None, /) -> None:
+    def register(
+        self,
+        event_name: str,
+        event_type: type[_E],
+        /,
+        *,
+        partition_key: Callable[[_E], str | None] | None = None,
+    ) -> None: ...
+    def register(
+        self,
+        first: _EventType | str,
+        second: _EventType | None = None,
+        /,
+        *,
+        partition_key: Callable[[Any], str | None] | None = None,
+    ) -> None:
         """Register a notification event class, under its class name or a given name.
+
+        Args:
+            partition_key: the ordering key of each event of the class (see above;
+                None from it: unordered).
 
         Raises:
             TypeError: the class is not a notification event class.
@@ -92,6 +123,13 @@ class OutboxedEventMap:
             raise InvalidConfigurationError(msg)
         self._names[event_type] = name
         self._by_name[name] = event_type
+        if partition_key is not None:
+            self._keys[event_type] = partition_key
+
+    def partition_key_of(self, event: INotificationEvent[Any], /) -> str | None:
+        """The key `register(..., partition_key=...)` gives `event` (None: no function)."""
+        key_of = self._keys.get(type(event))
+        return None if key_of is None else key_of(event)
 
     def get(self, event_name: str) -> _EventType | None:
         """The class registered under `event_name`, or None."""

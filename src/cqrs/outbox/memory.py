@@ -148,7 +148,11 @@ class MemoryOutboxedEventRepository:
                 event_name=name,
                 topic=event.topic,
                 payload=payload,
-                partition_key=partition_key,
+                partition_key=(
+                    partition_key
+                    if partition_key is not None
+                    else self._event_map.partition_key_of(event)
+                ),
                 next_attempt_at=not_before if not_before is not None else self._clock(),
             )
         )
@@ -162,6 +166,13 @@ class MemoryOutboxedEventRepository:
     ) -> list[OutboxedEvent]:
         """Committed rows due now, not held by another repository; they are held until commit."""
         now = self._clock()
+        # Per-key order: only the earliest pending row of a key is claimable.
+        first_pending: dict[str, int] = {}
+        for row in self._outbox.rows.values():
+            if row.partition_key is not None and row.status in _CLAIMABLE:
+                known = first_pending.get(row.partition_key)
+                if known is None or row.id < known:
+                    first_pending[row.partition_key] = row.id
         found: list[OutboxedEvent] = []
         for row in sorted(
             self._outbox.rows.values(), key=lambda row: (row.next_attempt_at, row.id)
@@ -173,6 +184,7 @@ class MemoryOutboxedEventRepository:
                 or row.next_attempt_at > now
                 or (row.locked_until is not None and row.locked_until > now)
                 or (topic is not None and row.topic != topic)
+                or (row.partition_key is not None and first_pending[row.partition_key] != row.id)
                 or any(update[0] == row.id for update in self._updates)
                 or not self._outbox.hold(row.id, self)
             ):

@@ -21,10 +21,14 @@ released when its lease ends. Publishing stops once `lease_margin` of the lease 
 used, so a slow broker cannot make a lease expire under a publish in progress.
 
 `run()` loops: it polls every `poll_interval` seconds when idle, goes on at once after
-a full batch, and survives a failing database or broker (logged, backed off with
-`error_backoff`, retried). Not implemented: per-partition-key ordering (rows are
-claimed oldest first, but a retried row does not hold back later rows of its key) and
-PostgreSQL `LISTEN/NOTIFY` wake-ups (the relay polls).
+a full batch or a wake-up (`wake()`, or `wakeups=`: PostgreSQL `LISTEN/NOTIFY` by
+default on asyncpg, see `cqrs.outbox.notify`), and survives a failing database or
+broker (logged, backed off with `error_backoff`, retried).
+
+Rows with a `partition_key` are published in the order they were added: only the
+earliest pending row of a key is claimable, so a key advances one row per claim, and
+a row waiting for a retry holds its key back (a FAILED row no longer does). Rows
+without a key are not ordered.
 """
 
 from __future__ import annotations
@@ -39,7 +43,16 @@ import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Final,
+    Literal,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    runtime_checkable,
+)
 
 from cqrs.events import INotificationEvent
 from cqrs.exceptions import InvalidConfigurationError
@@ -64,6 +77,7 @@ __all__ = (
     "OutboxRelayRepository",
     "PublishOutcome",
     "RepositoryFactory",
+    "Wakeups",
     "outbox_message",
 )
 
@@ -103,6 +117,22 @@ class OutboxRelayRepository(OutboxedEventRepository, Protocol):
         error: str | None = None,
     ) -> None:
         """Record an outcome; NOT_PRODUCED rows are not claimed again before `retry_at`."""
+        ...
+
+
+@runtime_checkable
+class Wakeups(Protocol):
+    """Tells an idle relay that rows were committed, so it claims before its next poll.
+
+    `cqrs.outbox.sqlalchemy.PostgresNotifications` (PostgreSQL `LISTEN/NOTIFY`) is one.
+    """
+
+    async def listen(self, wake: Callable[[], None], /) -> None:
+        """Call `wake()` whenever new rows may be due; run until cancelled.
+
+        Raising ends this listening (it is logged and started again after a backoff);
+        the relay polls meanwhile.
+        """
         ...
 
 
@@ -222,11 +252,14 @@ class OutboxRelay:
         max_attempts: the repositories' `max_attempts` (the relay reports the attempt
             that makes a row FAILED); `for_sqlalchemy` passes it to them.
         backoff: the delay before a row whose publish failed is claimed again.
-        poll_interval: seconds between claims while the outbox is empty.
+        poll_interval: seconds between claims while the outbox is empty (with
+            `wakeups`, the longest an idle relay waits when a wake-up is lost).
         error_backoff: the delay after an iteration failed (database or broker down),
             growing with consecutive failures.
         topic: claim only rows of this topic (None: every topic).
         lease_margin: the share of the lease publishing may use (0 < margin <= 1).
+        wakeups: wakes the idle relay when rows are committed (e.g.
+            `PostgresNotifications`); `wake()` does the same from your own code.
 
     Example:
         >>> import asyncio, cqrs
@@ -264,6 +297,8 @@ class OutboxRelay:
         "_run_stop",
         "_stop",
         "_topic",
+        "_wake",
+        "_wakeups",
     )
 
     def __init__(
@@ -279,6 +314,7 @@ class OutboxRelay:
         error_backoff: Backoff | None = None,
         topic: str | None = None,
         lease_margin: float = 0.8,
+        wakeups: Wakeups | None = None,
     ) -> None:
         if batch_size < 1:
             msg = f"batch_size must be at least 1, got {batch_size}"
@@ -309,6 +345,8 @@ class OutboxRelay:
         self._lease_margin = lease_margin
         self._stop = asyncio.Event()
         self._run_stop: asyncio.Event | None = None
+        self._wake = asyncio.Event()
+        self._wakeups = wakeups
 
     @classmethod
     def for_sqlalchemy(
@@ -326,6 +364,7 @@ class OutboxRelay:
         error_backoff: Backoff | None = None,
         topic: str | None = None,
         lease_margin: float = 0.8,
+        wakeups: Wakeups | Literal["auto"] | None = "auto",
     ) -> OutboxRelay:
         """A relay over `SqlAlchemyOutboxedEventRepository`, one session per transaction.
 
@@ -337,8 +376,18 @@ class OutboxRelay:
             table: the outbox table (`outbox_table(...)`; default: the `outbox` table).
             batch_size, lease, max_attempts, backoff, poll_interval, error_backoff,
                 topic, lease_margin: as for `OutboxRelay`.
+            wakeups: as for `OutboxRelay`; "auto": `PostgresNotifications` when
+                `sessionmaker` is an `async_sessionmaker` bound to a PostgreSQL engine
+                on asyncpg (the repository notifies on commit), else none (polling).
         """
+        from cqrs.outbox.notify import PostgresNotifications
         from cqrs.outbox.sqlalchemy import SqlAlchemyOutboxedEventRepository
+
+        chosen = (
+            PostgresNotifications.for_sessionmaker(sessionmaker, table=table)
+            if wakeups == "auto"
+            else wakeups
+        )
 
         @contextlib.asynccontextmanager
         async def repositories() -> AsyncGenerator[OutboxRelayRepository, None]:
@@ -358,12 +407,18 @@ class OutboxRelay:
             error_backoff=error_backoff,
             topic=topic,
             lease_margin=lease_margin,
+            wakeups=chosen,
         )
 
     @property
     def message_broker(self) -> MessageBroker:
         """Where the events go."""
         return self._broker
+
+    @property
+    def wakeups(self) -> Wakeups | None:
+        """What wakes this relay when idle (None: it polls)."""
+        return self._wakeups
 
     @property
     def max_attempts(self) -> int:
@@ -379,6 +434,10 @@ class OutboxRelay:
     def stop(self) -> None:
         """Ask `run()` to stop after the current batch's status updates."""
         self._stop.set()
+
+    def wake(self) -> None:
+        """Make an idle `run()` claim now instead of at its next poll."""
+        self._wake.set()
 
     async def run_once(self) -> int:
         """Claim, publish and mark one batch; the number of rows published or failed.
@@ -417,6 +476,11 @@ class OutboxRelay:
         """
         failures = 0
         waiter = asyncio.ensure_future(stop.wait()) if stop is not None else None
+        listener = (
+            asyncio.ensure_future(self._listen(self._wakeups))
+            if self._wakeups is not None
+            else None
+        )
         self._run_stop = stop
         try:
             if waiter is not None:
@@ -436,10 +500,14 @@ class OutboxRelay:
                     continue
                 failures = 0
                 if handled < self._batch_size:
-                    await self._sleep(self._poll_interval)
+                    await self._idle(self._poll_interval)
         finally:
             if waiter is not None:
                 waiter.cancel()
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
             self._run_stop = None
             self._stop.clear()
 
@@ -531,6 +599,37 @@ class OutboxRelay:
 
     def _stopping(self) -> bool:
         return self._stop.is_set() or (self._run_stop is not None and self._run_stop.is_set())
+
+    async def _idle(self, seconds: float) -> None:
+        # Until the poll interval ends, a wake-up, or stop; a wake-up during the last
+        # batch (already set) makes this return at once.
+        waits = [asyncio.ensure_future(self._stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        self._wake.clear()
+
+    async def _listen(self, wakeups: Wakeups) -> None:
+        failures = 0
+        while True:
+            try:
+                await wakeups.listen(self.wake)
+            except Exception:
+                failures += 1
+                delay = self._error_backoff.delay(failures)
+                _logger.warning(
+                    "outbox relay wake-ups (%r) failed; polling meanwhile, listening again "
+                    "in %.1f s",
+                    wakeups,
+                    delay,
+                    exc_info=True,
+                )
+                await asyncio.sleep(delay)
+            else:  # it stopped by itself: listen again, without a busy loop
+                failures = 0
+                await asyncio.sleep(self._error_backoff.delay(1))
 
     async def _sleep(self, seconds: float) -> None:
         # asyncio.TimeoutError: wait_for's error, not yet the builtin one on Python 3.10.

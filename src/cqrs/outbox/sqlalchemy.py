@@ -42,11 +42,11 @@ The columns (portable types only: `Uuid`, `DateTime(timezone=True)`, `JSON`, `St
 | `created_at` | DateTime(tz) | when it was added |
 | `next_attempt_at` | DateTime(tz), null | not claimed before (backoff); null when done |
 | `locked_until` | DateTime(tz), null | a relay's lease: not claimed again before this |
-| `partition_key` | String(255), null | rows with one key are published in order |
+| `partition_key` | String(255), null | rows with one key are published in order (one at a time) |
 | `last_error` | Text, null | why the last attempt failed |
 
 Indexes: `ix_<name>_claim (next_attempt_at, id)` for the claim query and
-`ix_<name>_partition (partition_key, id)`.
+`ix_<name>_partition (partition_key, next_attempt_at, id)` for its per-key order.
 The claim index holds only rows still to publish in its range (done rows have a null
 `next_attempt_at`) and gives the claim its order: the database walks it and stops at
 `LIMIT`. An index on `(status, next_attempt_at)` would not: MariaDB then reads every
@@ -60,6 +60,9 @@ The claim query (`get_many`), oldest first::
     SELECT id, event_name, topic, payload, status, attempts, partition_key FROM outbox
     WHERE next_attempt_at <= :now AND status IN ('new', 'not_produced')
       AND (locked_until IS NULL OR locked_until <= :now) [AND topic = :topic]
+      AND (partition_key IS NULL OR NOT EXISTS (      -- the earliest pending row of its key
+          SELECT 1 FROM outbox earlier WHERE earlier.partition_key = outbox.partition_key
+          AND earlier.next_attempt_at IS NOT NULL AND earlier.id < outbox.id))
     ORDER BY next_attempt_at, id LIMIT :batch_size
     FOR UPDATE SKIP LOCKED      -- PostgreSQL, MariaDB 10.6+, MySQL 8; not on SQLite
     -- MySQL/MariaDB: FROM outbox FORCE INDEX (ix_outbox_claim)
@@ -81,11 +84,13 @@ from sqlalchemy.orm import registry
 from cqrs.events import INotificationEvent
 from cqrs.exceptions import InvalidConfigurationError, MessageDecodeError
 from cqrs.outbox.map import OutboxedEventMap
+from cqrs.outbox.notify import notify_on_commit
 from cqrs.outbox.repository import DEFAULT_MAX_ATTEMPTS, EventStatus, OutboxedEvent
 
 __all__ = (
     "DEFAULT_OUTBOX_TABLE_NAME",
     "SqlAlchemyOutboxedEventRepository",
+    "default_outbox_table",
     "outbox_table",
     "supports_skip_locked",
 )
@@ -147,7 +152,7 @@ def outbox_table(
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.UniqueConstraint("event_id", name=f"uq_{name}_event_id"),
         sa.Index(f"ix_{name}_claim", "next_attempt_at", "id"),
-        sa.Index(f"ix_{name}_partition", "partition_key", "id"),
+        sa.Index(f"ix_{name}_partition", "partition_key", "next_attempt_at", "id"),
         schema=schema,
     )
 
@@ -216,7 +221,7 @@ class SqlAlchemyOutboxedEventRepository:
             raise InvalidConfigurationError(msg)
         self._session = session
         self._event_map = event_map
-        self._table = table if table is not None else _default_table()
+        self._table = table if table is not None else default_outbox_table()
         self._row = _row_class(self._table)
         self._max_attempts = max_attempts
 
@@ -242,7 +247,8 @@ class SqlAlchemyOutboxedEventRepository:
         Args:
             event: the notification event; stored once per `event_id` (adding the same
                 event twice fails on the unique `event_id` when the session flushes).
-            partition_key: rows with the same key are meant to be published in order.
+            partition_key: rows with the same key are published in the order they were
+                added (default: the map's `partition_key` function, else unordered).
             not_before: not claimed before this time (default: at once).
 
         Raises:
@@ -260,9 +266,14 @@ class SqlAlchemyOutboxedEventRepository:
                 attempts=0,
                 created_at=now,
                 next_attempt_at=_utc(not_before) if not_before is not None else now,
-                partition_key=partition_key,
+                partition_key=(
+                    partition_key
+                    if partition_key is not None
+                    else self._event_map.partition_key_of(event)
+                ),
             )
         )
+        notify_on_commit(self._session, self._table)
 
     async def get_many(
         self,
@@ -288,6 +299,22 @@ class SqlAlchemyOutboxedEventRepository:
         )
         if topic is not None:
             condition = sa.and_(condition, table.c.topic == topic)
+        # Per-key order: only the earliest pending row of a key is claimable. Pending
+        # rows are exactly those with a next_attempt_at, which the partition index
+        # holds, so this reads the key's pending rows only.
+        earlier = table.alias("earlier")
+        has_earlier_pending = (
+            sa.select(earlier.c.id)
+            .where(
+                earlier.c.partition_key == table.c.partition_key,
+                earlier.c.next_attempt_at.is_not(None),
+                earlier.c.id < table.c.id,
+            )
+            .exists()
+        )
+        condition = sa.and_(
+            condition, sa.or_(table.c.partition_key.is_(None), sa.not_(has_earlier_pending))
+        )
         query = (
             sa.select(
                 table.c.id,
@@ -408,6 +435,7 @@ def _utc(moment: datetime.datetime) -> datetime.datetime:
 _DEFAULT_METADATA = sa.MetaData()
 
 
-def _default_table() -> sa.Table:
+def default_outbox_table() -> sa.Table:
+    """The table used when none is given: `outbox`, on a private MetaData."""
     found = _DEFAULT_METADATA.tables.get(DEFAULT_OUTBOX_TABLE_NAME)
     return found if found is not None else outbox_table(_DEFAULT_METADATA)

@@ -35,9 +35,9 @@ memory.add(UserRenamed(user_id="u1"))  # type: ignore[arg-type]  # pyright: igno
 memory.add(Rename(user_id="u1"))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 sql.add(UserRenamed(user_id="u1"))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 sql.add(Joined(user_id="u1"))  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
-events.register(UserRenamed)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
-events.register("renamed", UserRenamed)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
-events.register(Rename)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+events.register(UserRenamed)  # type: ignore[type-var]  # pyright: ignore[reportArgumentType]
+events.register("renamed", UserRenamed)  # type: ignore[type-var]  # pyright: ignore[reportArgumentType]
+events.register(Rename)  # type: ignore[type-var]  # pyright: ignore[reportArgumentType]
 OutboxedEventMap(UserJoined, Rename)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 events.register(UserJoined, "name")  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
 SqlAlchemyOutboxedEventRepository(AsyncSession(), events, "outbox")  # type: ignore[arg-type, call-arg]  # pyright: ignore[reportCallIssue]
@@ -83,3 +83,31 @@ events_bootstrap.bootstrap(di_container=di.Container(), inbox=RecordsUuids)  # t
 events_bootstrap.bootstrap(di_container=di.Container(), inbox=NotAnOutbox)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 events_bootstrap.bootstrap(di_container=di.Container(), inbox=MemoryInboxRepository())  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 bootstrap.bootstrap(di_container=di.Container(), outbox=MemoryInboxRepository)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+def numeric_key(event: UserJoined) -> int:
+    return 1
+
+
+class OrderPaidOther(cqrs.NotificationEvent[Joined], frozen=True):
+    pass
+
+
+def order_key(event: OrderPaidOther) -> str:
+    return ""
+
+
+events.register(UserJoined, partition_key=numeric_key)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+events.register(UserJoined, partition_key=order_key)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+events.register(UserJoined, partition_key=lambda event: event.payload.missing)  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownLambdaType, reportUnknownMemberType]
+
+
+async def relays(broker: object) -> None:
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from cqrs.message_brokers.devnull import DevnullMessageBroker
+    from cqrs.outbox import OutboxRelay
+
+    sessions = async_sessionmaker(create_async_engine("sqlite+aiosqlite://"))
+    OutboxRelay.for_sqlalchemy(sessions, events, broker)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    OutboxRelay.for_sqlalchemy(sessions, events, DevnullMessageBroker(), wakeups="always")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

@@ -4,10 +4,11 @@ import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from typing_extensions import assert_type
 
 import cqrs
+from cqrs.message_brokers import MessageBroker
 from cqrs.outbox import (
     EventStatus,
     MemoryOutbox,
@@ -101,3 +102,32 @@ async def with_inbox() -> None:
     cqrs.EventMediator(cqrs.EventMap(), cqrs.DIContainer(), inbox=MemoryInboxRepository)
     repository: InboxRepository = SqlAlchemyInboxRepository(AsyncSession())
     assert_type(await repository.record("id", "consumer"), bool)
+
+
+# A class's ordering key: the function receives the event typed as its class.
+def user_key(event: UserJoined) -> str:
+    return event.payload.user_id
+
+
+events.register(UserJoined, partition_key=user_key)
+events.register("user_joined_v1", UserJoined, partition_key=lambda event: event.payload.user_id)
+events.register(OrderPlaced, partition_key=lambda event: str(event.payload["order_id"]))
+assert_type(events.partition_key_of(UserJoined(event_name="j", payload=Joined(user_id="u"))), str | None)
+
+
+# The relay: built over a sessionmaker, woken by LISTEN/NOTIFY or polling.
+async def relays(engine: AsyncEngine, broker: MessageBroker) -> None:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from cqrs.outbox import OutboxRelay, Wakeups
+    from cqrs.outbox.notify import PostgresNotifications
+
+    sessions = async_sessionmaker(engine)
+    relay = OutboxRelay.for_sqlalchemy(sessions, events, broker, table=table)
+    assert_type(await relay.run_once(), int)
+    assert_type(relay.wakeups, Wakeups | None)
+    OutboxRelay.for_sqlalchemy(sessions, events, broker, wakeups=None)
+    OutboxRelay.for_sqlalchemy(sessions, events, broker, wakeups=PostgresNotifications(engine))
+    notifications = PostgresNotifications.for_sessionmaker(sessions, table=table)
+    assert_type(notifications, PostgresNotifications | None)
+    relay.wake()
