@@ -418,3 +418,27 @@ async def test_a_consumer_with_the_inbox_processes_a_redelivered_message_once(
 
     assert await db.ledger_rows() == [(1, "ledger"), (1, "receipt"), (2, "ledger"), (2, "receipt")]
     assert failures.runs.count("ledger") == 2
+
+
+# --- the embedded example -------------------------------------------------------------------
+
+
+def test_the_sqlite_example_prints_what_its_docstring_promises() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    example = root / "examples" / "outbox_sqlite.py"
+    done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, str(example)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=root,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    promised = example.read_text().split("It prints:\n\n", 1)[1].split("\n\n", 1)[0]
+    assert done.stdout.splitlines() == [line.strip() for line in promised.splitlines()]
