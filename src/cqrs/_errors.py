@@ -11,6 +11,7 @@ __all__ = (
     "ChainExhaustedError",
     "DependencyResolutionError",
     "EventBrokerMissingError",
+    "FollowUpDepthError",
     "HandlerAlreadyBoundError",
     "HandlerBindingTypeError",
     "InvalidConfigurationError",
@@ -72,3 +73,10 @@ class PublishTimeoutError(MessageBrokerError, TimeoutError):
 
 class MessageDecodeError(CQRSError, ValueError):
     """A message read from a broker is not one of the registered messages."""
+
+
+class FollowUpDepthError(CQRSError, RuntimeError):
+    """Follow-up events nested deeper than the mediator's `max_follow_up_depth`.
+
+    Usually a cycle: A's handler raises B, and B's raises A.
+    """

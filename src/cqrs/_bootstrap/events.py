@@ -17,6 +17,7 @@ from cqrs._bootstrap._common import (
     wrap_container,
 )
 from cqrs._dispatch.companion import Companions
+from cqrs._dispatch.processor import DEFAULT_MAX_FOLLOW_UP_DEPTH
 from cqrs._errors import InvalidConfigurationError
 from cqrs._interfaces.container import Resolver
 from cqrs._interfaces.inbox import InboxWriter
@@ -33,6 +34,7 @@ def setup_mediator(
     events_mapper: EventsMapper | None = None,
     *,
     inbox: type[InboxWriter] | None = None,
+    max_follow_up_depth: int = DEFAULT_MAX_FOLLOW_UP_DEPTH,
 ) -> EventMediator:
     """Build an `EventMediator` from a mapper (python-cqrs's parameters, in its order).
 
@@ -44,6 +46,7 @@ def setup_mediator(
         container,
         build_middleware_chain(middlewares),
         inbox=_checked(inbox),
+        max_follow_up_depth=max_follow_up_depth,
     )
 
 
@@ -54,6 +57,7 @@ def bootstrap(
     on_startup: Sequence[StartupHook] | None = None,
     *,
     inbox: type[InboxWriter] | None = None,
+    max_follow_up_depth: int = DEFAULT_MAX_FOLLOW_UP_DEPTH,
 ) -> EventMediator:
     """Set up an `EventMediator` in one call (for broker consumers).
 
@@ -68,7 +72,9 @@ def bootstrap(
     """
     run_startup(on_startup)
     container = wrap_container(di_container)
-    mediator = setup_mediator(container, middlewares, events_mapper, inbox=inbox)
+    mediator = setup_mediator(
+        container, middlewares, events_mapper, inbox=inbox, max_follow_up_depth=max_follow_up_depth
+    )
     bindings = [h for hs in mediator.event_map.values() for h in hs]
     handler_types = handler_classes(bindings)
     if inbox is not None:

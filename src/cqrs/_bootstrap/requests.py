@@ -21,6 +21,7 @@ from cqrs._bootstrap._common import (
     wrap_container,
 )
 from cqrs._dispatch.emitter import EventEmitter
+from cqrs._dispatch.processor import DEFAULT_MAX_FOLLOW_UP_DEPTH
 from cqrs._interfaces.broker import MessageBroker
 from cqrs._interfaces.container import Resolver
 from cqrs._interfaces.middleware import Middleware
@@ -129,6 +130,7 @@ def bootstrap(
     propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - as above
     *,
     outbox: type[OutboxWriter] | None = None,
+    max_follow_up_depth: int = DEFAULT_MAX_FOLLOW_UP_DEPTH,
 ) -> RequestMediator:
     """Set up a `RequestMediator` in one call.
 
@@ -155,6 +157,7 @@ def bootstrap(
         concurrent_event_handle_enable,
         propagate_event_errors,
         outbox,
+        max_follow_up_depth,
     )
 
 
@@ -171,6 +174,7 @@ def bootstrap_streaming(
     propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - as above
     *,
     outbox: type[OutboxWriter] | None = None,
+    max_follow_up_depth: int = DEFAULT_MAX_FOLLOW_UP_DEPTH,
 ) -> StreamingRequestMediator:
     """Set up a `StreamingRequestMediator` in one call (see `bootstrap`)."""
     return _bootstrap(
@@ -185,6 +189,7 @@ def bootstrap_streaming(
         concurrent_event_handle_enable,
         propagate_event_errors,
         outbox,
+        max_follow_up_depth,
     )
 
 
@@ -200,6 +205,7 @@ def _bootstrap(
     concurrent_event_handle_enable: bool,  # noqa: FBT001 - mirrors the public parameters
     propagate_event_errors: bool,  # noqa: FBT001 - as above
     outbox: type[OutboxWriter] | None,
+    max_follow_up_depth: int,
 ) -> _MediatorT:
     run_startup(on_startup)
     container = wrap_container(di_container)
@@ -215,6 +221,7 @@ def _bootstrap(
         concurrent_event_handle_enable,
         propagate_event_errors,
         outbox,
+        max_follow_up_depth,
     )
     handler_types = all_handler_types(mediator.request_map, emitter.event_map)
     if outbox is not None:
@@ -241,6 +248,7 @@ def _setup(
     concurrent_event_handle_enable: bool,  # noqa: FBT001 - mirrors the public parameters
     propagate_event_errors: bool,  # noqa: FBT001 - as above
     outbox: type[OutboxWriter] | None = None,
+    max_follow_up_depth: int = DEFAULT_MAX_FOLLOW_UP_DEPTH,
 ) -> _MediatorT:
     return mediator_type(
         build_request_map(*mappers),
@@ -252,4 +260,5 @@ def _setup(
         concurrent_event_handle_enable=concurrent_event_handle_enable,
         propagate_event_errors=propagate_event_errors,
         outbox=outbox,
+        max_follow_up_depth=max_follow_up_depth,
     )

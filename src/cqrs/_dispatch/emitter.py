@@ -6,7 +6,7 @@ import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from typing_extensions import TypeIs
 
@@ -24,7 +24,14 @@ from cqrs._messages.events import IEvent, INotificationEvent
 if sys.version_info < (3, 11):
     from exceptiongroup import ExceptionGroup
 
-__all__ = ("EmitOutcome", "EventEmitter", "EventHandlingFailure", "raise_failures")
+__all__ = (
+    "EmitOutcome",
+    "EventEmitter",
+    "EventHandlingFailure",
+    "all_events",
+    "non_events",
+    "raise_failures",
+)
 
 logger = logging.getLogger("cqrs")
 
@@ -51,6 +58,40 @@ _NOTHING = EmitOutcome((), ())
 
 def _is_notification(event: IEvent) -> TypeIs[INotificationEvent[Any]]:
     return isinstance(event, INotificationEvent)
+
+
+def all_events(events: Sequence[object]) -> bool:
+    """Whether everything in `events` is an event (typed code can still put anything there)."""
+    return all(isinstance(event, IEvent) for event in events)
+
+
+def non_events(
+    events: Sequence[object], raised_by: str, parent: IEvent | None
+) -> tuple[list[IEvent], list[EventHandlingFailure]]:
+    """Split `events` into the events and a `TypeError` failure per non-event.
+
+    Called only when a cheap check found a non-event: the common case costs one
+    `all(isinstance(...))`.
+    """
+    valid: list[IEvent] = []
+    failures: list[EventHandlingFailure] = []
+    for event in events:
+        if isinstance(event, IEvent):
+            valid.append(event)
+            continue
+        kind = "an event class, not an instance" if isinstance(event, type) else "not an event"
+        msg = (
+            f"{raised_by} put {event!r} in its events: {kind}; a handler's events "
+            "must be instances of cqrs.DomainEvent, cqrs.NotificationEvent[...] or "
+            "their dataclass forms"
+        )
+        # The failure names the event being handled when there is one, else the object.
+        failures.append(
+            EventHandlingFailure(
+                parent if parent is not None else cast("IEvent", event), raised_by, TypeError(msg)
+            )
+        )
+    return valid, failures
 
 
 def raise_failures(failures: Sequence[EventHandlingFailure], what: str) -> None:
@@ -137,9 +178,15 @@ class EventEmitter:
         failures: list[EventHandlingFailure] = []
         for handler_type in handler_types:
             try:
-                follow_ups.extend(await self._run(handler_type, event))
+                raised = await self._run(handler_type, event)
             except Exception as error:  # noqa: BLE001 - isolated, reported by the caller
                 failures.append(EventHandlingFailure(event, type_name(handler_type), error))
+                continue
+            if raised:
+                if not all_events(raised):
+                    raised, wrong = non_events(raised, type_name(handler_type), event)
+                    failures.extend(wrong)
+                follow_ups.extend(raised)
         return EmitOutcome(follow_ups, failures)
 
     async def _run(self, binding: EventBinding, event: IEvent) -> Sequence[IEvent]:

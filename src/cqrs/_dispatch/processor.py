@@ -13,15 +13,25 @@ from cqrs._dispatch.emitter import (
     EmitOutcome,
     EventEmitter,
     EventHandlingFailure,
+    all_events,
+    non_events,
     raise_failures,
 )
 from cqrs._dispatch.slots import Slots
-from cqrs._errors import InvalidConfigurationError
+from cqrs._errors import FollowUpDepthError, InvalidConfigurationError
 from cqrs._introspect import type_name
 from cqrs._maps.event_map import EventMap
 from cqrs._messages.events import IEvent
 
-__all__ = ("EventProcessor", "check_limit")
+__all__ = ("DEFAULT_MAX_FOLLOW_UP_DEPTH", "EventProcessor", "check_limit")
+
+DEFAULT_MAX_FOLLOW_UP_DEPTH = 32
+"""How deep follow-up events may nest under one event a handler raised."""
+
+_Chain = tuple[str, ...]
+"""The event types a follow-up descends from, its root first (empty for a root)."""
+
+_Queued = tuple[IEvent, _Chain]
 
 logger = logging.getLogger("cqrs")
 
@@ -80,6 +90,42 @@ def check_limit(max_concurrent_event_handlers: object) -> int:
     return max_concurrent_event_handlers
 
 
+def _check_depth(max_follow_up_depth: object) -> int:
+    if (
+        isinstance(max_follow_up_depth, bool)
+        or not isinstance(max_follow_up_depth, int)
+        or max_follow_up_depth < 0
+    ):
+        msg = f"max_follow_up_depth must be an int >= 0, got {max_follow_up_depth!r}"
+        raise InvalidConfigurationError(msg)
+    return max_follow_up_depth
+
+
+def _follow(
+    queue: collections.deque[_Queued],
+    parent: IEvent,
+    chain: _Chain,
+    follow_ups: Sequence[IEvent],
+    max_depth: int,
+    failures: list[EventHandlingFailure],
+) -> None:
+    """Queue `follow_ups` of `parent`, unless they would nest deeper than `max_depth`."""
+    chain = (*chain, type_name(type(parent)))
+    if len(chain) <= max_depth:
+        queue.extend((follow_up, chain) for follow_up in follow_ups)
+        return
+    names = " -> ".join(chain)
+    next_names = ", ".join(sorted({type_name(type(follow_up)) for follow_up in follow_ups}))
+    msg = (
+        f"follow-up events nested deeper than max_follow_up_depth={max_depth}: {names} "
+        f"-> {next_names}; the last ones were not processed. A cycle? (A's handler "
+        "raises B and B's raises A.) Otherwise raise max_follow_up_depth"
+    )
+    failures.append(
+        EventHandlingFailure(parent, "(the follow-up depth limit)", FollowUpDepthError(msg))
+    )
+
+
 class EventProcessor:
     """Processes events and their follow-ups, one at a time or in parallel.
 
@@ -96,7 +142,15 @@ class EventProcessor:
     In both modes a failing handler never stops the others. The failures are logged
     at ERROR on the `"cqrs"` logger, or, with `propagate_event_errors=True`, raised
     once everything has settled (one as itself, several as an `ExceptionGroup`).
-    No task outlives `emit_events`.
+    So are two mistakes of handlers: something that is not an event in their events
+    (a `TypeError` naming the handler), and follow-ups nested deeper than
+    `max_follow_up_depth` under one root event (a `FollowUpDepthError` naming the
+    chain of event types; those follow-ups are dropped). No task outlives
+    `emit_events`.
+
+    The limit is a hard bound in parallel mode. Sequential mode processes each call's
+    events one at a time in its caller, without taking slots: concurrent calls run
+    their handlers side by side, whatever the limit.
     """
 
     __slots__ = (
@@ -106,6 +160,7 @@ class EventProcessor:
         "_last_loop",
         "_last_spawner",
         "_limit",
+        "_max_depth",
         "_propagate",
         "_slots",
         "_spawners",
@@ -118,8 +173,11 @@ class EventProcessor:
         max_concurrent_event_handlers: int = 1,
         concurrent_event_handle_enable: bool = True,  # noqa: FBT001, FBT002 - python-cqrs signature
         propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - python-cqrs style
+        *,
+        max_follow_up_depth: int = DEFAULT_MAX_FOLLOW_UP_DEPTH,
     ) -> None:
         self._event_map = event_map
+        self._max_depth = _check_depth(max_follow_up_depth)
         self._emitter = event_emitter
         self._limit = check_limit(max_concurrent_event_handlers)
         self._slots = Slots(self._limit)
@@ -137,27 +195,34 @@ class EventProcessor:
         """The map of domain event handlers."""
         return self._event_map
 
-    async def emit_events(self, events: Sequence[IEvent]) -> None:
+    async def emit_events(self, events: Sequence[IEvent], *, raised_by: object = None) -> None:
         """Process `events` and every follow-up, returning when all have settled.
 
-        Without an emitter this does nothing.
+        `raised_by`, the handler that raised them (or a name), is named in the error
+        about a non-event among them. Without an emitter this does nothing.
         """
         emitter = self._emitter
         if not events or emitter is None:
             return
+        failures: list[EventHandlingFailure] = []
+        if not all_events(events):
+            name = raised_by if isinstance(raised_by, str) else type_name(type(raised_by))
+            events, failures = non_events(events, "a handler" if raised_by is None else name, None)
         if type(emitter).emit is _DEFAULT_EMIT and "emit" not in emitter.__dict__:
             emit: _Emit = emitter.emit_settled
         else:
             emit = _settling(emitter)
-        failures: list[EventHandlingFailure] = []
-        if not self._concurrent:
-            await self._sequential(emit, events, failures)
-        elif id(self) in _holding.get():
-            # Re-entered from one of our own event handlers: stay in its slot.
+        if not events:
+            pass
+        elif not self._concurrent or id(self) in _holding.get():
+            # Sequential mode, or re-entered from one of our own event handlers: stay
+            # in the slot that handler has.
             await self._sequential(emit, events, failures)
         else:
             spawner = self._spawner(asyncio.get_running_loop())
-            run = _ParallelRun(emit, self._slots, spawner, id(self), events, failures)
+            run = _ParallelRun(
+                emit, self._slots, spawner, id(self), events, failures, self._max_depth
+            )
             await run.run()
         if not failures:
             return
@@ -181,15 +246,16 @@ class EventProcessor:
         self._last_loop, self._last_spawner = weakref.ref(loop), spawner
         return spawner
 
-    @staticmethod
     async def _sequential(
-        emit: _Emit, events: Sequence[IEvent], failures: list[EventHandlingFailure]
+        self, emit: _Emit, events: Sequence[IEvent], failures: list[EventHandlingFailure]
     ) -> None:
-        queue = collections.deque(events)
+        queue: collections.deque[_Queued] = collections.deque((event, ()) for event in events)
         while queue:
-            outcome = await emit(queue.popleft())
-            queue.extend(outcome.follow_ups)
+            event, chain = queue.popleft()
+            outcome = await emit(event)
             failures.extend(outcome.failures)
+            if outcome.follow_ups:
+                _follow(queue, event, chain, outcome.follow_ups, self._max_depth, failures)
 
 
 class _Spawner:
@@ -242,6 +308,7 @@ class _ParallelRun:
         "_emit",
         "_failures",
         "_loop",
+        "_max_depth",
         "_owner",
         "_queue",
         "_running",
@@ -259,11 +326,13 @@ class _ParallelRun:
         owner: int,
         events: Sequence[IEvent],
         failures: list[EventHandlingFailure],
+        max_depth: int,
     ) -> None:
         self._emit = emit
         self._slots = slots
         self._spawner = spawner
-        self._queue = collections.deque(events)
+        self._queue: collections.deque[_Queued] = collections.deque((event, ()) for event in events)
+        self._max_depth = max_depth
         self._failures = failures
         self._loop = asyncio.get_running_loop()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -316,22 +385,23 @@ class _ParallelRun:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
 
-    async def _work(self, event: IEvent) -> None:
+    async def _work(self, item: _Queued) -> None:
         queue, emit = self._queue, self._emit
         while True:
+            event, chain = item
             outcome = await emit(event)
             if outcome.failures:
                 self._failures.extend(outcome.failures)
             if outcome.follow_ups:
-                queue.extend(outcome.follow_ups)
+                _follow(queue, event, chain, outcome.follow_ups, self._max_depth, self._failures)
             if not queue:
                 return
-            event = queue.popleft()
+            item = queue.popleft()
             self._fill()
 
-    async def _worker(self, event: IEvent) -> None:
+    async def _worker(self, item: _Queued) -> None:
         try:
-            await self._work(event)
+            await self._work(item)
         except asyncio.CancelledError as error:
             if self._stopping:
                 raise

@@ -6,7 +6,7 @@ from typing import Any, TypeAlias, cast
 
 from cqrs._composites.base import RequestComposite
 from cqrs._dispatch.emitter import EventEmitter
-from cqrs._dispatch.processor import EventProcessor
+from cqrs._dispatch.processor import DEFAULT_MAX_FOLLOW_UP_DEPTH, EventProcessor
 from cqrs._errors import RequestHandlerDoesNotExist, RequestHandlerTypeError
 from cqrs._interfaces.container import Resolver
 from cqrs._interfaces.handlers import RequestHandler, StreamingRequestHandler
@@ -33,6 +33,7 @@ def build_processor(
     max_concurrent_event_handlers: int,
     concurrent_event_handle_enable: bool,  # noqa: FBT001 - mirrors the mediator parameters
     propagate_event_errors: bool,  # noqa: FBT001 - as above
+    max_follow_up_depth: int = DEFAULT_MAX_FOLLOW_UP_DEPTH,
 ) -> EventProcessor:
     if event_map is None:
         event_map = event_emitter.event_map if event_emitter is not None else EventMap()
@@ -44,6 +45,7 @@ def build_processor(
         max_concurrent_event_handlers,
         concurrent_event_handle_enable,
         propagate_event_errors,
+        max_follow_up_depth=max_follow_up_depth,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cqrs._dispatch.emitter import EventEmitter
-from cqrs._dispatch.processor import EventProcessor
+from cqrs._dispatch.processor import DEFAULT_MAX_FOLLOW_UP_DEPTH, EventProcessor
 from cqrs._interfaces.container import Resolver
 from cqrs._interfaces.inbox import InboxWriter
 from cqrs._interfaces.middleware import MiddlewareChain
@@ -39,6 +39,7 @@ class EventMediator:
         middleware_chain: MiddlewareChain | None = None,
         *,
         inbox: type[InboxWriter] | None = None,
+        max_follow_up_depth: int = DEFAULT_MAX_FOLLOW_UP_DEPTH,
     ) -> None:
         self._event_map = event_map
         # Consumer side: a notification event received from a broker is handled by
@@ -56,6 +57,7 @@ class EventMediator:
             max_concurrent_event_handlers=1,
             concurrent_event_handle_enable=False,
             propagate_event_errors=True,
+            max_follow_up_depth=max_follow_up_depth,
         )
 
     @property

@@ -7,6 +7,7 @@ from typing import Any, cast
 from typing_extensions import TypeVar
 
 from cqrs._dispatch.emitter import EventEmitter
+from cqrs._dispatch.processor import DEFAULT_MAX_FOLLOW_UP_DEPTH
 from cqrs._interfaces.container import Release, Resolver, ScopedResolver
 from cqrs._interfaces.handlers import RequestHandler
 from cqrs._interfaces.middleware import MiddlewareChain
@@ -35,6 +36,9 @@ class RequestMediator:
         max_concurrent_event_handlers: at most this many event emits run at once.
         concurrent_event_handle_enable: process events in parallel (else one by one).
         propagate_event_errors: raise event handler failures instead of logging them.
+        max_follow_up_depth: how deep follow-up events may nest under one event a
+            handler raised (default 32); deeper ones are dropped with a
+            `FollowUpDepthError` naming the chain (a cycle, usually).
         outbox: the class of a transactional outbox (for example
             `SqlAlchemyOutboxedEventRepository`) the container builds in each
             handler's scope, so it shares the handler's session. After the handler
@@ -67,6 +71,7 @@ class RequestMediator:
         propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - as above
         *,
         outbox: type[OutboxWriter] | None = None,
+        max_follow_up_depth: int = DEFAULT_MAX_FOLLOW_UP_DEPTH,
     ) -> None:
         self._request_map = request_map
         self._outbox = None if outbox is None else TransactionalOutbox(outbox)
@@ -80,6 +85,7 @@ class RequestMediator:
             max_concurrent_event_handlers,
             concurrent_event_handle_enable,
             propagate_event_errors,
+            max_follow_up_depth,
         )
 
     @property
@@ -120,7 +126,7 @@ class RequestMediator:
             await release(None)
         events = handler.events
         if events:
-            await self._processor.emit_events(events)
+            await self._processor.emit_events(events, raised_by=handler)
         # The map was checked at `bind`: the handler returns what the request declares.
         return cast("_ResT", response)
 
@@ -141,7 +147,7 @@ class RequestMediator:
         if release is not None:
             await release(None)
         if events:
-            await self._processor.emit_events(events)
+            await self._processor.emit_events(events, raised_by=handler)
         return response
 
     async def _handle(self, handler: RequestHandler[Any, Any], request: IRequest[Any]) -> object:

@@ -8,6 +8,7 @@ from typing import Any
 from typing_extensions import TypeVar
 
 from cqrs._dispatch.emitter import EventEmitter
+from cqrs._dispatch.processor import DEFAULT_MAX_FOLLOW_UP_DEPTH
 from cqrs._errors import RequestHandlerTypeError
 from cqrs._interfaces.container import Release, Resolver, ScopedResolver
 from cqrs._interfaces.handlers import StreamingRequestHandler
@@ -60,6 +61,7 @@ class StreamingRequestMediator:
         propagate_event_errors: bool = False,  # noqa: FBT001, FBT002 - as above
         *,
         outbox: type[OutboxWriter] | None = None,
+        max_follow_up_depth: int = DEFAULT_MAX_FOLLOW_UP_DEPTH,
     ) -> None:
         self._request_map = request_map
         self._outbox = None if outbox is None else TransactionalOutbox(outbox)
@@ -73,6 +75,7 @@ class StreamingRequestMediator:
             max_concurrent_event_handlers,
             concurrent_event_handle_enable,
             propagate_event_errors,
+            max_follow_up_depth,
         )
 
     @property
@@ -167,7 +170,7 @@ class StreamingRequestMediator:
         if outbox is not None and self._outbox is not None:
             events = await self._outbox.store(outbox, events)
         if events:
-            await self._processor.emit_events(events)
+            await self._processor.emit_events(events, raised_by=handler)
 
 
 def _is_async_iterator(obj: object) -> bool:
