@@ -12,12 +12,14 @@ import math
 import sys
 import traceback
 from collections.abc import AsyncIterator, Callable
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import di
 import purgatory
 import purgatory.domain.model as purgatory_model
 import pytest
+from purgatory.domain.messages import Message
+from purgatory.service._async.repository import AsyncAbstractRepository, AsyncRedisRepository
 
 import cqrs
 from cqrs.adapters.circuit_breaker import AioBreakerAdapter, PurgatoryCircuitBreaker
@@ -240,6 +242,373 @@ async def test_a_failure_in_half_open_reopens_the_circuit(clock: Clock) -> None:
     clock.advance(2)
     primary.failing = False
     assert await breaker.call(InventoryHandler, primary) == "ok"
+
+
+# --- half-open: one trial call at a time ----------------------------------------------
+
+BURST = 100
+
+
+class Burst:
+    """`size` concurrent calls through `breaker` to a primary that waits for `release`.
+
+    Each call either reaches the primary, where it waits, or is refused at once; `start`
+    returns when every call has done one or the other, `finish` lets the waiting ones
+    end (raising `error`, if any) and returns what every call returned or raised.
+    """
+
+    def __init__(
+        self,
+        breaker: PurgatoryCircuitBreaker,
+        identifier: type[object] | str,
+        size: int = BURST,
+    ) -> None:
+        self.breaker = breaker
+        self.identifier = identifier
+        self.size = size
+        self.reached: list[asyncio.Task[object]] = []  # the calls that reached the primary
+        self.refusals: list[purgatory_model.OpenedState] = []
+        self.error: BaseException | None = None
+        self.release = asyncio.Event()
+        self.settled = asyncio.Event()
+        self.tasks: list[asyncio.Task[str]] = []
+
+    async def primary(self) -> str:
+        task = asyncio.current_task()
+        assert task is not None
+        self.reached.append(task)
+        self._tally()
+        await self.release.wait()
+        if self.error is not None:
+            raise self.error
+        return "ok"
+
+    async def one_call(self) -> str:
+        try:
+            return await self.breaker.call(self.identifier, self.primary)
+        except purgatory_model.OpenedState as refusal:
+            self.refusals.append(refusal)
+            self._tally()
+            raise
+
+    def _tally(self) -> None:
+        if len(self.reached) + len(self.refusals) == self.size:
+            self.settled.set()
+
+    async def start(self) -> Burst:
+        self.tasks = [asyncio.create_task(self.one_call()) for _ in range(self.size)]
+        await asyncio.wait_for(self.settled.wait(), timeout=30)  # a safety net, not a wait
+        return self
+
+    async def finish(self, error: BaseException | None = None) -> list[object]:
+        self.error = error
+        self.release.set()
+        return list(await asyncio.gather(*self.tasks, return_exceptions=True))
+
+
+def count(results: list[object], kind: type[BaseException] | str) -> int:
+    if isinstance(kind, str):
+        return sum(result == kind for result in results)
+    return sum(isinstance(result, kind) for result in results)
+
+
+class SnapshotRepository(AsyncAbstractRepository):
+    """purgatory's Redis repository, in memory: state kept as data, a new `Context` per load.
+
+    A load yields to the event loop like a round trip, or waits for `hold` when it is set;
+    `loaded` is set once a load has read the state.
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.failures: dict[str, int] = {}
+        self.hold: asyncio.Event | None = None
+        self.loaded = asyncio.Event()
+
+    async def get(self, name: str) -> purgatory_model.Context | None:
+        row = self.rows.get(name)
+        if row is None:
+            return None
+        context = purgatory_model.Context(**row, failure_count=self.failures.get(name, 0))
+        self.loaded.set()
+        hold = self.hold
+        if hold is None:
+            await asyncio.sleep(0)
+        else:
+            await hold.wait()
+        return context
+
+    async def register(self, context: purgatory_model.Context) -> None:
+        self.rows[context.name] = {
+            "name": context.name,
+            "threshold": context.threshold,
+            "ttl": context.ttl,
+            "state": context.state,
+            "opened_at": context.opened_at,
+        }
+
+    async def update_state(self, name: str, state: str, opened_at: float | None) -> None:
+        self.rows[name].update(state=state, opened_at=opened_at)
+
+    async def inc_failures(self, name: str, failure_count: int) -> None:
+        self.failures[name] = self.failures.get(name, 0) + 1
+
+    async def reset_failure(self, name: str) -> None:
+        self.failures[name] = 0
+
+
+class SnapshotUnitOfWork(purgatory.AsyncAbstractUnitOfWork):
+    def __init__(self) -> None:
+        self.contexts = self.snapshots = SnapshotRepository()
+
+    async def commit(self) -> None:
+        pass
+
+    async def rollback(self) -> None:
+        pass
+
+
+class Storage:
+    """Where a test's breaker keeps its circuits, and a circuit name of the test's own."""
+
+    def __init__(self, uow: purgatory.AsyncAbstractUnitOfWork, unique: str) -> None:
+        self.uow = uow
+        self.inventory = f"{unique}.inventory"
+        self.pricing = f"{unique}.pricing"
+        self.orders = f"{unique}.orders"
+
+    def breaker(self, *, fail_max: int) -> PurgatoryCircuitBreaker:
+        return PurgatoryCircuitBreaker(fail_max=fail_max, timeout_duration=30, uow=self.uow)
+
+
+@pytest.fixture(params=["memory", "snapshot", "redis"])
+async def storage(request: pytest.FixtureRequest, unique: str) -> AsyncIterator[Storage]:
+    """In memory, as Redis keeps it (a fresh `Context` per load), and in a real Redis."""
+    if request.param == "memory":
+        yield Storage(purgatory.AsyncInMemoryUnitOfWork(), unique)
+        return
+    if request.param == "snapshot":
+        yield Storage(SnapshotUnitOfWork(), unique)
+        return
+    uow = purgatory.AsyncRedisUnitOfWork(request.getfixturevalue("redis_url"))
+    repository = uow.contexts
+    assert isinstance(repository, AsyncRedisRepository)
+    try:
+        yield Storage(uow, unique)
+    finally:
+        keys = [key async for key in repository.redis.scan_iter(match=f"cbr::{unique}.*")]
+        if keys:
+            await repository.redis.delete(*keys)
+        await repository.redis.aclose()
+
+
+async def test_after_the_timeout_one_call_of_a_burst_is_the_trial_and_the_rest_are_refused(
+    clock: Clock, storage: Storage
+) -> None:
+    breaker = storage.breaker(fail_max=3)
+    await fail_times(breaker, storage.inventory, Primary(), 3)
+    clock.advance(31)
+
+    burst = await Burst(breaker, storage.inventory).start()
+
+    assert len(burst.reached) == 1
+    assert len(burst.refusals) == BURST - 1
+    assert all(breaker.is_circuit_breaker_error(refusal) for refusal in burst.refusals)
+    assert len({id(refusal) for refusal in burst.refusals}) == BURST - 1
+    assert all(storage.inventory in str(refusal) for refusal in burst.refusals)
+    await burst.finish()
+
+
+async def test_a_failed_trial_opens_the_circuit_again_for_a_whole_timeout(
+    clock: Clock, storage: Storage
+) -> None:
+    breaker = storage.breaker(fail_max=3)
+    primary = Primary()
+    await fail_times(breaker, storage.inventory, primary, 3)
+    clock.advance(31)
+    burst = await Burst(breaker, storage.inventory).start()
+
+    results = await burst.finish(DependencyDownError("still down"))
+
+    assert count(results, DependencyDownError) == 1
+    assert count(results, purgatory_model.OpenedState) == BURST - 1
+    await refused(breaker, storage.inventory, primary)
+    clock.advance(29)  # the new open period counts from the trial's failure
+    await refused(breaker, storage.inventory, primary)
+    clock.advance(2)
+    again = await Burst(breaker, storage.inventory).start()
+    assert len(again.reached) == 1  # the next timeout gives one more trial, not a burst
+    assert count(await again.finish(), "ok") == 1
+
+
+async def test_a_successful_trial_closes_the_circuit_for_every_call(
+    clock: Clock, storage: Storage
+) -> None:
+    breaker = storage.breaker(fail_max=3)
+    await fail_times(breaker, storage.inventory, Primary(), 3)
+    clock.advance(31)
+    burst = await Burst(breaker, storage.inventory).start()
+
+    results = await burst.finish()
+
+    assert count(results, "ok") == 1
+    assert count(results, purgatory_model.OpenedState) == BURST - 1
+    closed = await Burst(breaker, storage.inventory).start()
+    assert len(closed.reached) == BURST
+    assert await closed.finish() == ["ok"] * BURST
+    # Closed with a fresh count: it takes fail_max failures to open it again.
+    primary = Primary()
+    await fail_times(breaker, storage.inventory, primary, 3)
+    await refused(breaker, storage.inventory, primary)
+
+
+async def test_a_cancelled_trial_counts_as_a_failure_and_frees_the_trial(
+    clock: Clock, storage: Storage
+) -> None:
+    breaker = storage.breaker(fail_max=3)
+    primary = Primary()
+    await fail_times(breaker, storage.inventory, primary, 3)
+    clock.advance(31)
+    burst = await Burst(breaker, storage.inventory).start()
+
+    (trial,) = burst.reached
+    trial.cancel()
+    results = await burst.finish()
+
+    assert count(results, asyncio.CancelledError) == 1
+    assert count(results, purgatory_model.OpenedState) == BURST - 1
+    # As cancellation counts as a failure in every state, the circuit is open again.
+    await refused(breaker, storage.inventory, primary)
+    clock.advance(29)
+    await refused(breaker, storage.inventory, primary)
+    clock.advance(2)
+    # The trial's slot was freed: after the timeout, one more trial goes through.
+    again = await Burst(breaker, storage.inventory).start()
+    assert len(again.reached) == 1
+    assert count(await again.finish(), "ok") == 1
+    primary.failing = False
+    assert await breaker.call(storage.inventory, primary) == "ok"
+
+
+async def test_a_trial_on_one_circuit_does_not_hold_back_another(
+    clock: Clock, storage: Storage
+) -> None:
+    breaker = storage.breaker(fail_max=1)
+    await fail_times(breaker, storage.inventory, Primary(), 1)
+    await fail_times(breaker, storage.pricing, Primary(), 1)
+    clock.advance(31)
+
+    inventory = await Burst(breaker, storage.inventory).start()
+    pricing = await Burst(breaker, storage.pricing).start()  # a trial of its own
+    orders = await Burst(breaker, storage.orders).start()  # closed: every call
+
+    assert [len(burst.reached) for burst in (inventory, pricing, orders)] == [1, 1, BURST]
+    assert count(await pricing.finish(), "ok") == 1
+    assert await orders.finish() == ["ok"] * BURST
+    assert count(await inventory.finish(DependencyDownError("down")), DependencyDownError) == 1
+    await refused(breaker, storage.inventory, Primary())
+    assert await breaker.call(storage.pricing, Primary()) == "ok"
+
+
+async def test_handler_classes_have_a_trial_each(clock: Clock) -> None:
+    breaker = PurgatoryCircuitBreaker(fail_max=1, timeout_duration=30)
+    await fail_times(breaker, InventoryHandler, Primary(), 1)
+    await fail_times(breaker, PricingHandler, Primary(), 1)
+    clock.advance(31)
+
+    inventory = await Burst(breaker, InventoryHandler).start()
+    pricing = await Burst(breaker, PricingHandler).start()
+
+    assert (len(inventory.reached), len(pricing.reached)) == (1, 1)
+    await inventory.finish()
+    await pricing.finish()
+
+
+@pytest.mark.parametrize("error", [None, DependencyDownError("down")], ids=["ok", "failing"])
+async def test_while_closed_every_concurrent_call_reaches_the_primary(
+    clock: Clock, storage: Storage, error: BaseException | None
+) -> None:
+    breaker = storage.breaker(fail_max=3)
+
+    burst = await Burst(breaker, storage.inventory).start()
+
+    assert len(burst.reached) == BURST
+    assert not burst.refusals
+    results = await burst.finish(error)
+    assert count(results, "ok" if error is None else DependencyDownError) == BURST
+
+
+async def test_adapters_sharing_a_uow_share_the_trial(clock: Clock) -> None:
+    uow = purgatory.AsyncInMemoryUnitOfWork()
+    first = PurgatoryCircuitBreaker(fail_max=1, timeout_duration=30, uow=uow)
+    second = PurgatoryCircuitBreaker(fail_max=1, timeout_duration=30, uow=uow)
+    primary = Primary()
+    await fail_times(first, InventoryHandler, primary, 1)
+    clock.advance(31)
+
+    burst = await Burst(first, InventoryHandler, size=1).start()
+
+    await refused(second, InventoryHandler, primary)
+    await burst.finish()
+    primary.failing = False
+    assert await second.call(InventoryHandler, primary) == "ok"
+
+
+class UnhashableUnitOfWork(purgatory.AsyncInMemoryUnitOfWork):
+    """A unit of work that cannot key a dictionary."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+async def test_a_uow_that_cannot_be_hashed_still_gets_one_trial(clock: Clock) -> None:
+    breaker = PurgatoryCircuitBreaker(fail_max=1, timeout_duration=30, uow=UnhashableUnitOfWork())
+    await fail_times(breaker, InventoryHandler, Primary(), 1)
+    clock.advance(31)
+
+    burst = await Burst(breaker, InventoryHandler).start()
+
+    assert len(burst.reached) == 1
+    assert count(await burst.finish(), "ok") == 1
+
+
+async def test_an_excluded_exception_ends_the_trial_as_a_success(clock: Clock) -> None:
+    breaker = PurgatoryCircuitBreaker(fail_max=1, timeout_duration=30, exclude=[OutOfStockError])
+    await fail_times(breaker, InventoryHandler, Primary(), 1)
+    clock.advance(31)
+    burst = await Burst(breaker, InventoryHandler).start()
+
+    results = await burst.finish(OutOfStockError("A-1"))
+
+    assert count(results, OutOfStockError) == 1
+    closed = await Burst(breaker, InventoryHandler).start()
+    assert len(closed.reached) == BURST
+    await closed.finish()
+
+
+async def test_a_call_that_loaded_the_circuit_during_the_trial_sees_its_outcome(
+    clock: Clock,
+) -> None:
+    # With Redis, each call loads its own copy of the circuit: one loaded while the trial
+    # ran, but looked at after it failed, must not be taken for the next trial.
+    uow = SnapshotUnitOfWork()
+    breaker = PurgatoryCircuitBreaker(fail_max=1, timeout_duration=30, uow=uow)
+    primary = Primary()
+    await fail_times(breaker, InventoryHandler, primary, 1)
+    clock.advance(31)
+    trial = await Burst(breaker, InventoryHandler, size=1).start()
+    hold = uow.snapshots.hold = asyncio.Event()
+    uow.snapshots.loaded.clear()
+
+    late = asyncio.create_task(breaker.call(InventoryHandler, primary))
+    await uow.snapshots.loaded.wait()  # it read the circuit as open and timed out
+    uow.snapshots.hold = None
+    assert count(await trial.finish(DependencyDownError("down")), DependencyDownError) == 1
+    hold.set()
+
+    with pytest.raises(purgatory_model.OpenedState):
+        await late
+    assert primary.calls == 1
 
 
 # --- exclusions -----------------------------------------------------------------------
@@ -689,6 +1058,83 @@ async def test_one_breaker_keeps_the_circuits_of_two_fallbacks_apart(
     feed.built.clear()
     assert await quotes.send(GetQuote()) == Quote(source="cache")
     assert feed.built == []  # LiveQuote's circuit is open: never asked
+
+
+class QuoteGate:
+    """What the gated quote handlers of one test share (the container builds them)."""
+
+    live: ClassVar[int] = 0
+    cached: ClassVar[int] = 0
+    expected: ClassVar[int] = 0
+    service_up: ClassVar[bool] = False
+    settled: ClassVar[asyncio.Event]
+    release: ClassVar[asyncio.Event]
+
+    @classmethod
+    def arrived(cls) -> None:
+        if cls.live + cls.cached == cls.expected:
+            cls.settled.set()
+
+
+class GatedLiveQuote(cqrs.RequestHandler[GetQuote, Quote]):
+    async def handle(self, request: GetQuote) -> Quote:
+        QuoteGate.live += 1
+        QuoteGate.arrived()
+        await QuoteGate.release.wait()
+        if not QuoteGate.service_up:
+            msg = "pricing down"
+            raise DependencyDownError(msg)
+        return Quote(source="live")
+
+
+class CountedCachedQuote(cqrs.RequestHandler[GetQuote, Quote]):
+    async def handle(self, request: GetQuote) -> Quote:
+        QuoteGate.cached += 1
+        QuoteGate.arrived()
+        return Quote(source="cache")
+
+
+@pytest.fixture
+def quote_gate() -> type[QuoteGate]:
+    QuoteGate.live = QuoteGate.cached = QuoteGate.expected = 0
+    QuoteGate.service_up = False
+    QuoteGate.settled = asyncio.Event()
+    QuoteGate.release = asyncio.Event()
+    return QuoteGate
+
+
+async def test_after_the_timeout_one_request_tries_the_primary_and_the_rest_get_the_fallback(
+    clock: Clock, quote_gate: type[QuoteGate]
+) -> None:
+    breaker = PurgatoryCircuitBreaker(fail_max=2, timeout_duration=30)
+
+    def commands(mapper: cqrs.RequestMap) -> None:
+        mapper.bind(
+            GetQuote,
+            cqrs.RequestHandlerFallback(
+                GatedLiveQuote, CountedCachedQuote, circuit_breaker=breaker
+            ),
+        )
+
+    mediator = bootstrap.bootstrap(di_container=di.Container(), commands_mapper=commands)
+    quote_gate.release.set()  # the service fails at once: two failures open the circuit
+    for _ in range(2):
+        assert await mediator.send(GetQuote()) == Quote(source="cache")
+    clock.advance(31)
+    quote_gate.live = quote_gate.cached = 0
+    quote_gate.expected = BURST
+    quote_gate.release = asyncio.Event()
+
+    sends = [asyncio.create_task(mediator.send(GetQuote())) for _ in range(BURST)]
+    await asyncio.wait_for(quote_gate.settled.wait(), timeout=30)  # a safety net, not a wait
+
+    assert (quote_gate.live, quote_gate.cached) == (1, BURST - 1)
+    quote_gate.service_up = True
+    quote_gate.release.set()
+    responses = await asyncio.gather(*sends)
+    assert responses.count(Quote(source="live")) == 1
+    assert responses.count(Quote(source="cache")) == BURST - 1
+    assert await mediator.send(GetQuote()) == Quote(source="live")  # closed again
 
 
 class Pricing(Protocol):

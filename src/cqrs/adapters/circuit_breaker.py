@@ -10,8 +10,15 @@ through three states:
 - closed: calls go through; `fail_max` failures in a row open the circuit.
 - open: calls are refused at once with `purgatory.domain.model.OpenedState`, without
   calling the function, until `timeout_duration` seconds have passed.
-- half-open: the next call goes through as a probe; its success closes the circuit,
-  its failure opens it again for another `timeout_duration`.
+- half-open: once `timeout_duration` has passed, the next call goes through as the
+  one trial call; until it ends, every other call of that circuit is refused with
+  `OpenedState`, as if the circuit were still open, so its fallback runs. The trial's
+  success closes the circuit; its failure (a cancellation included) opens it again for
+  another `timeout_duration`, after which the next call is the next trial.
+
+purgatory itself lets every call through while a circuit is half-open; this adapter
+adds the one-trial rule. It holds within a process, for the adapters that share a `uow`
+object: with a Redis `uow` shared by several processes, each process may send one trial.
 
 `AioBreakerAdapter` is the same breaker under the name python-cqrs uses, so code that
 imports `cqrs.adapters.circuit_breaker.AioBreakerAdapter` keeps working.
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, cast
 
@@ -39,7 +47,8 @@ from cqrs.exceptions import InvalidConfigurationError
 
 try:
     import purgatory
-    from purgatory.domain.model import ExcludeType, OpenedState
+    from purgatory.domain.model import CLOSED, Context, ExcludeType, OpenedState
+    from purgatory.service._async.circuitbreaker import AsyncCircuitBreaker
 except ImportError as _missing:
     _msg = (
         "cqrs.adapters.circuit_breaker needs purgatory, which is not installed: "
@@ -59,10 +68,21 @@ class PurgatoryCircuitBreaker:
     Each instance owns its own `purgatory.AsyncCircuitBreakerFactory`, so two instances
     never share a circuit unless they are given the same `uow`.
 
+    Half-open means one trial call: when `timeout_duration` has passed, the first call
+    is let through to `func`, and until it ends every other call of that circuit is
+    refused with `OpenedState` (so a fallback serves it) instead of reaching a service
+    that may still be down. The trial's success closes the circuit, and calls go
+    through again; its failure opens it again for another `timeout_duration`. A trial
+    that is cancelled counts as failed, as cancellation does in every state: the circuit
+    opens again and the trial's place is freed, so the next timeout brings a new trial.
+    Other circuits are not held back by a trial, and a closed circuit lets any number of
+    concurrent calls through. Adapters given the same `uow` object share their trials;
+    processes sharing a Redis `uow` do not, so each may send one trial.
+
     Args:
         fail_max: failures in a row that open a closed circuit (at least 1).
         timeout_duration: seconds a circuit stays open before the next call is let
-            through as a half-open probe (a positive, finite number).
+            through as the one half-open trial (a positive, finite number).
         exclude: exception classes (and their subclasses) that do not count as
             failures, such as business errors. purgatory counts an excluded exception
             as a success: it resets the failure count and closes a half-open circuit.
@@ -109,6 +129,7 @@ class PurgatoryCircuitBreaker:
             exclude=excluded,
             uow=_checked_uow(uow),
         )
+        self._trials: Final = _trials_of(self._factory.uow)
         self._initialized = False
         self._initializing: Final = asyncio.Lock()
 
@@ -119,7 +140,7 @@ class PurgatoryCircuitBreaker:
 
     @property
     def timeout_duration(self) -> float:
-        """Seconds a circuit stays open before a half-open probe is let through."""
+        """Seconds a circuit stays open before a half-open trial call is let through."""
         return self._timeout_duration
 
     @property
@@ -169,13 +190,26 @@ class PurgatoryCircuitBreaker:
             What `func` returns.
 
         Raises:
-            purgatory.domain.model.OpenedState: the circuit is open; `func` was not
-                called and `is_circuit_breaker_error` of this exception is true. Each
-                refusal raises a new instance, so refusals never share a traceback.
+            purgatory.domain.model.OpenedState: the circuit is open, or half-open with
+                its trial call still running; `func` was not called and
+                `is_circuit_breaker_error` of this exception is true. Each refusal
+                raises a new instance, so refusals never share a traceback.
             BaseException: whatever `func` raises, unchanged (the same object).
         """
         await self._ensure_initialized()
-        breaker = await self._factory.get_breaker(self.circuit_name(identifier))
+        name = self.circuit_name(identifier)
+        trial = self._trials.get(name)
+        if trial is None:
+            trial = self._trials[name] = _Trial()
+        breaker = await self._load(name, trial)
+        # From here to `async with` nothing awaits: no other call of this event loop can
+        # look at the circuit or claim its trial in between.
+        context = breaker.context
+        claims = context.state != CLOSED  # open or half-open: a trial if let in
+        if claims:
+            if trial.running:
+                raise _refusal_during_trial(context)
+            trial.running = True
         entered = False
         try:
             async with breaker:
@@ -185,6 +219,11 @@ class PurgatoryCircuitBreaker:
             if entered:  # raised by func itself (say, an inner breaker): not ours
                 raise
             refusal = _detached_refusal(opened)
+        finally:
+            if claims:  # the outcome is stored by now: the next trial may start
+                trial.running = False
+                if entered:
+                    trial.ended += 1
         raise refusal
 
     def is_circuit_breaker_error(self, exc: BaseException, /) -> bool:
@@ -195,6 +234,19 @@ class PurgatoryCircuitBreaker:
             False
         """
         return isinstance(exc, OpenedState)
+
+    async def _load(self, name: str, trial: _Trial) -> AsyncCircuitBreaker:
+        """The breaker of circuit `name`, with state no older than the last trial's end.
+
+        With Redis, each load reads its own copy of the circuit. A copy read while a
+        trial ran, but looked at after that trial ended, shows the circuit as it was
+        before the trial (open, its timeout passed): it would be taken for a new trial.
+        """
+        while True:
+            ended = trial.ended
+            breaker = await self._factory.get_breaker(name)
+            if trial.ended == ended:
+                return breaker
 
     async def _ensure_initialized(self) -> None:
         """Run the factory's `initialize()` (which connects a Redis `uow`) once."""
@@ -262,6 +314,37 @@ class AioBreakerAdapter(PurgatoryCircuitBreaker):
 
 
 # --- helpers ------------------------------------------------------------------------
+
+
+class _Trial:
+    """The half-open trial of one circuit, which purgatory does not keep track of."""
+
+    __slots__ = ("ended", "running")
+
+    def __init__(self) -> None:
+        self.running = False  # a call let through by a non-closed circuit is running
+        self.ended = 0  # how many such calls have ended: loads older than that are stale
+
+
+_TRIALS: Final[weakref.WeakKeyDictionary[purgatory.AsyncAbstractUnitOfWork, dict[str, _Trial]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""The trials of the circuits kept in each unit of work, for adapters that share one."""
+
+
+def _trials_of(uow: purgatory.AsyncAbstractUnitOfWork) -> dict[str, _Trial]:
+    try:
+        return _TRIALS.setdefault(uow, {})
+    except TypeError:  # a unit of work that cannot be weakly referenced or hashed
+        return {}
+
+
+def _refusal_during_trial(context: Context) -> OpenedState:
+    """What a call gets while its circuit's trial runs: the refusal of an open circuit."""
+    refusal = OpenedState(context.name)
+    if context.opened_at is not None:
+        refusal.opened_at = context.opened_at
+    return refusal
 
 
 def _detached_refusal(opened: OpenedState) -> OpenedState:
