@@ -20,6 +20,7 @@ __all__ = (
     "PublishTimeoutError",
     "RequestHandlerDoesNotExist",
     "RequestHandlerTypeError",
+    "ResponseTypeError",
 )
 
 
@@ -80,3 +81,7 @@ class FollowUpDepthError(CQRSError, RuntimeError):
 
     Usually a cycle: A's handler raises B, and B's raises A.
     """
+
+
+class ResponseTypeError(CQRSError, TypeError):
+    """A handler returned something that is not the response its request declares."""

@@ -14,6 +14,7 @@ from cqrs._errors import (
     PublishTimeoutError,
     RequestHandlerDoesNotExist,
     RequestHandlerTypeError,
+    ResponseTypeError,
 )
 from cqrs._public import claim
 
@@ -31,6 +32,7 @@ __all__ = (
     "PublishTimeoutError",
     "RequestHandlerDoesNotExist",
     "RequestHandlerTypeError",
+    "ResponseTypeError",
 )
 
 claim(__name__, globals(), __all__)

@@ -23,6 +23,7 @@ __all__ = (
     "check_cor_link",
     "check_event_handler",
     "check_request_handler",
+    "checkable_response",
     "declared_response",
     "handled_types",
     "is_cor_link_class",
@@ -46,6 +47,25 @@ def is_cor_link_class(obj: object) -> TypeIs[type[CORRequestHandler[Any, Any]]]:
 def declared_response(request_type: type[IRequest[Any]]) -> object:
     """The response type `request_type` declares (`UNKNOWN` for a bare request)."""
     return (type_arguments(request_type, IRequest) or (UNKNOWN,))[0]
+
+
+def checkable_response(request_type: type[IRequest[Any]]) -> type | None:
+    """The class a response of `request_type` must be an instance of, if one is declared.
+
+    A plain class (`NoneType` for `Request[None]`); None for `Any`, a bare request,
+    unions and generic aliases (`list[int]`), which a cheap `isinstance` cannot check.
+    """
+    declared = declared_response(request_type)
+    if declared is None:
+        return type(None)
+    if isinstance(declared, type) and declared is not object and not _is_alias(declared):
+        return declared
+    return None
+
+
+def _is_alias(declared: type) -> bool:
+    # `list[int]` passes isinstance(..., type) on Python 3.10 but cannot be checked.
+    return getattr(declared, "__origin__", None) is not None
 
 
 def handled_types(handler_type: type) -> tuple[object, object]:

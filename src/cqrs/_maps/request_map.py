@@ -12,6 +12,7 @@ from cqrs._composites.chain import HandlerChain
 from cqrs._composites.checks import (
     AnyRequestHandlerType,
     check_request_handler,
+    checkable_response,
     is_cor_link_class,
 )
 from cqrs._composites.fallback import RequestHandlerFallback
@@ -64,10 +65,11 @@ class RequestMap(Mapping[type[IRequest[Any]], RequestBinding]):
         True
     """
 
-    __slots__ = ("_registry",)
+    __slots__ = ("_registry", "_responses")
 
     def __init__(self) -> None:
         self._registry: dict[type[IRequest[Any]], RequestBinding] = {}
+        self._responses: dict[type[IRequest[Any]], type] = {}
 
     # pyright explains a failed call with its last overload: the plain handler,
     # the common case, goes last so that the explanation names it.
@@ -127,6 +129,19 @@ class RequestMap(Mapping[type[IRequest[Any]], RequestBinding]):
             )
             raise HandlerAlreadyBoundError(msg)
         self._registry[request_cls] = handler_cls
+        if isinstance(handler_cls, type) and issubclass(handler_cls, RequestHandler):
+            expected = checkable_response(request_cls)
+            if expected is not None:
+                self._responses[request_cls] = expected
+
+    @property
+    def response_classes(self) -> Mapping[type[IRequest[Any]], type]:
+        """The class each plainly bound request's response is checked against on `send`.
+
+        Only requests whose declared response is a plain class (`NoneType` for
+        `Request[None]`) and whose handler is a plain `RequestHandler` are here.
+        """
+        return self._responses
 
     def __getitem__(self, request_type: type[IRequest[Any]], /) -> RequestBinding:
         return self._registry[request_type]

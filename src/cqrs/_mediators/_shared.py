@@ -7,7 +7,7 @@ from typing import Any, TypeAlias, cast
 from cqrs._composites.base import RequestComposite
 from cqrs._dispatch.emitter import EventEmitter
 from cqrs._dispatch.processor import DEFAULT_MAX_FOLLOW_UP_DEPTH, EventProcessor
-from cqrs._errors import RequestHandlerDoesNotExist, RequestHandlerTypeError
+from cqrs._errors import RequestHandlerDoesNotExist, RequestHandlerTypeError, ResponseTypeError
 from cqrs._interfaces.container import Resolver
 from cqrs._interfaces.handlers import RequestHandler, StreamingRequestHandler
 from cqrs._introspect import type_name
@@ -23,6 +23,7 @@ __all__ = (
     "open_streaming",
     "plain_binding",
     "streaming_binding",
+    "wrong_response",
 )
 
 
@@ -121,3 +122,16 @@ async def open_streaming(
     if isinstance(binding, type):
         return await container.resolve(binding)
     return cast("StreamingRequestHandler[Any, Any]", await binding.open(container))
+
+
+def wrong_response(
+    handler: object, request: object, response: object, expected: type
+) -> ResponseTypeError:
+    """The error for a handler whose response is not what its request declares."""
+    declared = "None" if expected is type(None) else type_name(expected)
+    msg = (
+        f"{type_name(type(handler))} returned {response!r:.200} ({type_name(type(response))}) "
+        f"for {type_name(type(request))}, which declares the response {declared}; return "
+        f"a {declared}"
+    )
+    return ResponseTypeError(msg)

@@ -15,7 +15,7 @@ from cqrs._interfaces.outbox import OutboxWriter
 from cqrs._maps.event_map import EventMap
 from cqrs._maps.request_map import RequestMap
 from cqrs._mediators._outbox import TransactionalOutbox, refuse_composite
-from cqrs._mediators._shared import build_processor, open_plain, plain_binding
+from cqrs._mediators._shared import build_processor, open_plain, plain_binding, wrong_response
 from cqrs._messages.requests import IRequest
 
 __all__ = ("RequestMediator",)
@@ -56,6 +56,7 @@ class RequestMediator:
         "_outbox",
         "_processor",
         "_request_map",
+        "_responses",
         "_scoped",
     )
 
@@ -74,6 +75,8 @@ class RequestMediator:
         max_follow_up_depth: int = DEFAULT_MAX_FOLLOW_UP_DEPTH,
     ) -> None:
         self._request_map = request_map
+        # The map's own dict: requests bound later are checked too.
+        self._responses = request_map.response_classes
         self._outbox = None if outbox is None else TransactionalOutbox(outbox)
         self._container = container
         self._scoped = container if isinstance(container, ScopedResolver) else None
@@ -102,6 +105,10 @@ class RequestMediator:
         Raises:
             RequestHandlerDoesNotExist: no handler is bound to the request's class.
             RequestHandlerTypeError: the bound handler is a streaming handler.
+            ResponseTypeError: the handler returned something that is not an
+                instance of the response class the request declares (checked when
+                that is a plain class; `None` for `Request[None]`); its scope sees
+                the error and its events are not processed.
         """
         binding = plain_binding(self._request_map, request)
         if self._outbox is not None:
@@ -116,10 +123,16 @@ class RequestMediator:
             handler = await self._container.resolve(binding)
         if release is None:
             response = await self._handle(handler, request)
+            expected = self._responses.get(type(request))
+            if expected is not None and not isinstance(response, expected):
+                raise wrong_response(handler, request, response, expected)
         else:
             # The handler's dependencies stay open while it runs, and see its error.
             try:
                 response = await self._handle(handler, request)
+                expected = self._responses.get(type(request))
+                if expected is not None and not isinstance(response, expected):
+                    raise wrong_response(handler, request, response, expected)
             except BaseException as error:
                 await release(error)
                 raise
@@ -139,6 +152,9 @@ class RequestMediator:
         handler: RequestHandler[Any, Any] = pair.handler
         try:
             response = await self._handle(handler, request)
+            expected = self._responses.get(type(request))
+            if expected is not None and not isinstance(response, expected):
+                raise wrong_response(handler, request, response, expected)
             events = await outbox.store(pair.companion, handler.events)
         except BaseException as error:
             if release is not None:
