@@ -10,6 +10,7 @@ from cqrs._composites.fallback import EventHandlerFallback, RequestHandlerFallba
 from cqrs._diagrams.cor_mermaid import CoRMermaid
 from cqrs._dispatch.emitter import EventEmitter
 from cqrs._errors import CQRSError
+from cqrs._install import refuse_mixed_install
 from cqrs._interfaces.container import Container
 from cqrs._interfaces.handlers import EventHandler, RequestHandler, StreamingRequestHandler
 from cqrs._maps.event_map import EventMap
@@ -34,6 +35,8 @@ from cqrs._messages.events import (
 from cqrs._messages.requests import DCRequest, IRequest, PydanticRequest, Request
 from cqrs._messages.responses import DCResponse, IResponse, PydanticResponse, Response
 from cqrs._public import claim
+
+__version__ = "0.1.0"
 
 __all__ = (
     "CQRSError",
@@ -74,3 +77,4 @@ __all__ = (
 )
 
 claim(__name__, globals(), __all__)
+refuse_mixed_install()
