@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import StaticPool
 
 BACKENDS = ("sqlite-memory", "sqlite-file", "postgresql", "mariadb")
@@ -39,3 +48,23 @@ def engine_for(backend: str, request: pytest.FixtureRequest, tmp_path: Any) -> A
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5, "init_command": "SET innodb_lock_wait_timeout=10"},
     )
+
+
+@contextlib.asynccontextmanager
+async def tables_on(
+    engine: AsyncEngine, metadata: sa.MetaData
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Create `metadata`'s tables, yield a sessionmaker; drop them and dispose the engine after."""
+
+    async def run(operation: Any) -> None:
+        async with engine.begin() as connection:
+            await connection.run_sync(operation)
+
+    try:
+        await asyncio.wait_for(run(metadata.create_all), 30)
+        yield async_sessionmaker(engine, expire_on_commit=False)
+    finally:
+        try:
+            await asyncio.wait_for(run(metadata.drop_all), 30)
+        finally:
+            await engine.dispose()

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from di import bind_by_type
 from di.dependent import Dependent
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from tests.outbox.engines import BACKENDS, LOCKING_BACKENDS, engine_for
+from tests.outbox.engines import BACKENDS, LOCKING_BACKENDS, engine_for, tables_on
 
 import cqrs
 from cqrs.events import bootstrap as events_bootstrap
@@ -88,18 +88,8 @@ async def _open(
         sa.Column("entry", sa.String(32), nullable=False),
     )
 
-    async def run(operation: Any) -> None:
-        async with engine.begin() as connection:
-            await connection.run_sync(operation)
-
-    try:
-        await asyncio.wait_for(run(metadata.create_all), 30)
-        yield Database(engine, async_sessionmaker(engine, expire_on_commit=False), inbox, ledger)
-    finally:
-        try:
-            await asyncio.wait_for(run(metadata.drop_all), 30)
-        finally:
-            await engine.dispose()
+    async with tables_on(engine, metadata) as sessions:
+        yield Database(engine, sessions, inbox, ledger)
 
 
 @pytest.fixture(params=BACKENDS)

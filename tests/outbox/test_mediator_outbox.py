@@ -8,7 +8,6 @@ SQLite (memory and file), PostgreSQL and MariaDB.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 from di import bind_by_type
 from di.dependent import Dependent
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from tests.outbox.engines import BACKENDS, engine_for
+from tests.outbox.engines import BACKENDS, engine_for, tables_on
 
 import cqrs
 from cqrs.events import bootstrap as events_bootstrap
@@ -93,24 +92,14 @@ async def db(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[Dat
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     )
 
-    async def run(operation: Any) -> None:
-        async with engine.begin() as connection:
-            await connection.run_sync(operation)
-
-    try:
-        await asyncio.wait_for(run(metadata.create_all), 30)
+    async with tables_on(engine, metadata) as sessions:
         yield Database(
             engine,
-            async_sessionmaker(engine, expire_on_commit=False),
+            sessions,
             outbox,
             users,
             OutboxedEventMap(UserJoined),
         )
-    finally:
-        try:
-            await asyncio.wait_for(run(metadata.drop_all), 30)
-        finally:
-            await engine.dispose()
 
 
 class RecordingBroker:

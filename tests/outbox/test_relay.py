@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from tests.outbox.engines import BACKENDS, LOCKING_BACKENDS, engine_for
+from tests.outbox.engines import BACKENDS, LOCKING_BACKENDS, engine_for, tables_on
 
 import cqrs
 from cqrs.exceptions import InvalidConfigurationError
@@ -163,20 +163,8 @@ async def _open(
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     )
 
-    async def run(operation: Any) -> None:
-        async with engine.begin() as connection:
-            await connection.run_sync(operation)
-
-    try:
-        await asyncio.wait_for(run(metadata.create_all), 30)
-        yield Database(
-            backend, engine, async_sessionmaker(engine, expire_on_commit=False), outbox, orders
-        )
-    finally:
-        try:
-            await asyncio.wait_for(run(metadata.drop_all), 30)
-        finally:
-            await engine.dispose()
+    async with tables_on(engine, metadata) as sessions:
+        yield Database(backend, engine, sessions, outbox, orders)
 
 
 async def drain(relay: OutboxRelay) -> int:

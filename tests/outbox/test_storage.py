@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
     AsyncSession,
     async_sessionmaker,
 )
-from tests.outbox.engines import BACKENDS, LOCKING_BACKENDS, engine_for
+from tests.outbox.engines import BACKENDS, LOCKING_BACKENDS, engine_for, tables_on
 
 import cqrs
 from cqrs.exceptions import InvalidConfigurationError
@@ -170,20 +170,8 @@ async def _open(
         sa.Column("note", sa.String(50), nullable=False),
     )
 
-    async def run(operation: Any) -> None:
-        async with engine.begin() as connection:
-            await connection.run_sync(operation)
-
-    try:
-        await asyncio.wait_for(run(metadata.create_all), 30)
-        yield Database(
-            backend, engine, async_sessionmaker(engine, expire_on_commit=False), outbox, orders
-        )
-    finally:
-        try:
-            await asyncio.wait_for(run(metadata.drop_all), 30)
-        finally:
-            await engine.dispose()
+    async with tables_on(engine, metadata) as sessions:
+        yield Database(backend, engine, sessions, outbox, orders)
 
 
 @pytest.fixture(params=BACKENDS)
