@@ -11,9 +11,17 @@ and watch a stream:
         -H 'Content-Type: application/json' \\
         -d '{"file_names": ["orders.csv", "customers.csv", "invoices.csv"]}'
 
-Each processed file arrives as one `data:` frame the moment the handler yields it,
-after the mediator has handled the file's domain events (in parallel, at most 3 event
-handlers at once). When the stream ends, a notification event goes to the message
+or the same command as a GET, which is what a browser's `EventSource` sends:
+
+    curl -N 'http://127.0.0.1:8000/process-files?files=orders.csv&files=customers.csv'
+
+or open http://127.0.0.1:8000/ in a browser: the page (examples/static/sse_client.html)
+reads the GET stream with `EventSource` and the POST stream with `fetch`.
+
+Each processed file arrives as one `event: progress` frame the moment the handler
+yields it, after the mediator has handled the file's domain events (in parallel, at
+most 3 event handlers at once); `start` comes first and `complete` last (or `error`, if
+the handler raises). When the stream ends, a notification event goes to the message
 broker; `GET /published` lists what the broker received.
 """
 
@@ -24,12 +32,14 @@ import contextlib
 import datetime
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from pathlib import Path
 from typing import Annotated, Protocol
 
 import di
 import fastapi
 import uvicorn
 from di.dependent import Dependent
+from fastapi.responses import FileResponse
 
 import cqrs
 from cqrs.integrations.fastapi import EventStreamResponse, MediatorProvider, sse_response
@@ -40,6 +50,8 @@ logger = logging.getLogger("examples.fastapi_sse")
 
 STEP_DELAY = 0.2
 """Seconds the handler "works" on each file, so that you can watch frames arrive."""
+
+CLIENT_PAGE = Path(__file__).resolve().parent / "static" / "sse_client.html"
 
 
 # --- requests, responses, events -----------------------------------------------------
@@ -165,17 +177,43 @@ async def lifespan(_: fastapi.FastAPI) -> AsyncGenerator[None, None]:
 
 app = fastapi.FastAPI(title="cqrs streaming example", lifespan=lifespan)
 
+StreamingMediator = Annotated[cqrs.StreamingRequestMediator, fastapi.Depends(streaming_mediator)]
 
-@app.post("/process-files", response_class=EventStreamResponse)
-async def process_files_stream(
-    command: ProcessFilesCommand,
-    mediator: Annotated[cqrs.StreamingRequestMediator, fastapi.Depends(streaming_mediator)],
+
+def progress_stream(
+    mediator: cqrs.StreamingRequestMediator, command: ProcessFilesCommand
 ) -> EventStreamResponse:
     return sse_response(
         mediator.stream(command),
+        event="progress",  # browsers: source.addEventListener("progress", ...)
         start={"message": "Processing..."},
-        complete={"message": "Done"},
+        complete={"message": "Done"},  # clients close on `complete` (or `error`)
     )
+
+
+@app.post("/process-files", response_class=EventStreamResponse)
+async def process_files_stream(
+    command: ProcessFilesCommand, mediator: StreamingMediator
+) -> EventStreamResponse:
+    return progress_stream(mediator, command)
+
+
+@app.get("/process-files", response_class=EventStreamResponse)
+async def process_files_stream_get(
+    files: Annotated[list[str], fastapi.Query(min_length=1)], mediator: StreamingMediator
+) -> EventStreamResponse:
+    """The same command for `EventSource`, which can only GET: `?files=a.csv&files=b.csv`.
+
+    An `EventSource` left open reconnects when the stream ends, which would run the
+    command again: the page closes it on `complete` and on `error`.
+    """
+    return progress_stream(mediator, ProcessFilesCommand(file_names=files))
+
+
+@app.get("/", include_in_schema=False)
+async def client_page() -> FileResponse:
+    """A page that reads both streams in the browser (EventSource and fetch)."""
+    return FileResponse(CLIENT_PAGE, media_type="text/html")
 
 
 @app.get("/published")

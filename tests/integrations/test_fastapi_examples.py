@@ -71,7 +71,7 @@ async def test_sse_example_streams_each_file_then_publishes_a_notification(
             frames = await sse.collect(response)
         published = (await client.get("/published")).json()
 
-    assert [frame.event for frame in frames] == ["start", None, None, None, "complete"]
+    assert [frame.event for frame in frames] == ["start", *["progress"] * 3, "complete"]
     assert [frame.id for frame in frames] == ["1", "2", "3", "4", "5"]
     assert frames[0].data == {"message": "Processing..."}
     assert [frame.data["file_name"] for frame in frames[1:4]] == FILES
@@ -86,10 +86,45 @@ async def test_sse_example_streams_each_file_then_publishes_a_notification(
     assert published[0]["payload"]["payload"] == {"files": 3, "lines": sum(map(len, FILES))}
 
 
-def test_sse_example_documents_an_event_stream(sse_example) -> None:
-    responses = sse_example.app.openapi()["paths"]["/process-files"]["post"]["responses"]
+async def test_sse_example_streams_the_same_command_over_get_for_event_source(
+    serve, sse, sse_example
+) -> None:
+    server = serve(sse_example.app)
+    files = ["a b.csv", "c&d.csv"]
+    async with server.client() as client:
+        published_before = len(sse_example.broker.messages)
+        async with client.stream(
+            "GET",
+            "/process-files",
+            params=[("files", name) for name in files],
+            headers={"Accept": "text/event-stream"},  # what EventSource sends
+        ) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            frames = await sse.collect(response)
+        without_files = await client.get("/process-files")
+        page = await client.get("/")
+        published = (await client.get("/published")).json()[published_before:]
 
-    assert list(responses["200"]["content"]) == ["text/event-stream"]
+    assert [frame.event for frame in frames] == ["start", "progress", "progress", "complete"]
+    assert [frame.data["file_name"] for frame in frames[1:3]] == files
+    assert [message["payload"]["payload"] for message in published] == [
+        {"files": 2, "lines": sum(map(len, files))}
+    ]
+    assert without_files.status_code == 422
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "new EventSource(" in page.text
+    assert "fetch(" in page.text
+
+
+def test_sse_example_documents_an_event_stream(sse_example) -> None:
+    paths = sse_example.app.openapi()["paths"]
+
+    for method in ("post", "get"):
+        responses = paths["/process-files"][method]["responses"]
+        assert list(responses["200"]["content"]) == ["text/event-stream"], method
+    assert "/" not in paths  # the browser page is not part of the API
 
 
 def _free_port() -> int:

@@ -606,6 +606,91 @@ async def _nothing() -> AsyncIterator[int]:
     yield
 
 
+# --- naming the item frames (`event=`) ---------------------------------------------------
+
+
+async def _ticks(count: int, closed: list[str] | None = None) -> AsyncIterator[Tick]:
+    try:
+        for n in range(count):
+            yield Tick(n=n, produced_at=0.0)
+    finally:
+        if closed is not None:
+            closed.append("closed")
+
+
+async def _body(response: EventStreamResponse) -> bytes:
+    return b"".join([frame async for frame in response.frames])
+
+
+async def test_item_frames_are_unnamed_by_default() -> None:
+    body = await _body(sse_response(_ticks(2), start={}, complete={}))
+
+    assert body == (
+        b"id: 1\nevent: start\ndata: {}\n\n"
+        b'id: 2\ndata: {"n":0,"produced_at":0.0}\n\n'
+        b'id: 3\ndata: {"n":1,"produced_at":0.0}\n\n'
+        b"id: 4\nevent: complete\ndata: {}\n\n"
+    )
+
+
+async def test_a_str_event_names_every_item_frame_and_only_those() -> None:
+    body = await _body(sse_response(_ticks(2), event="progress", start={}, complete={}))
+
+    assert body == (
+        b"id: 1\nevent: start\ndata: {}\n\n"
+        b'id: 2\nevent: progress\ndata: {"n":0,"produced_at":0.0}\n\n'
+        b'id: 3\nevent: progress\ndata: {"n":1,"produced_at":0.0}\n\n'
+        b"id: 4\nevent: complete\ndata: {}\n\n"
+    )
+
+
+async def test_a_callable_event_names_each_item_frame_from_its_item() -> None:
+    response = sse_response(
+        _ticks(3), event=lambda tick: None if tick.n == 1 else f"tick-{tick.n}", complete={}
+    )
+
+    assert await _body(response) == (
+        b'id: 1\nevent: tick-0\ndata: {"n":0,"produced_at":0.0}\n\n'
+        b'id: 2\ndata: {"n":1,"produced_at":0.0}\n\n'  # None: unnamed, a `message`
+        b'id: 3\nevent: tick-2\ndata: {"n":2,"produced_at":0.0}\n\n'
+        b"id: 4\nevent: complete\ndata: {}\n\n"
+    )
+
+
+def _raises(tick: Tick) -> str:
+    raise KeyError(tick.n)
+
+
+@pytest.mark.parametrize(
+    ("namer", "logged"),
+    [
+        (_raises, "KeyError"),
+        (lambda tick: f"line\n{tick.n}", "one line"),
+        (lambda tick: tick.n, "must return a str or None"),
+    ],
+    ids=["raises", "line-break", "not-a-str"],
+)
+async def test_a_failing_event_callable_ends_the_stream_with_the_error_frame(
+    namer: Any, logged: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    closed: list[str] = []
+    response = sse_response(_ticks(3, closed), event=namer, complete={})
+
+    frames = [frame async for frame in response.frames]
+
+    assert frames == [format_event({"detail": "Internal Server Error"}, event="error", event_id=1)]
+    assert closed == ["closed"]  # the handler's generator was closed at once
+    [record] = [record for record in caplog.records if record.name == "cqrs"]
+    assert record.exc_info is not None
+    assert logged in f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+
+
+@pytest.mark.parametrize("event", [5, b"progress", ["progress"]])
+def test_event_must_be_a_str_a_callable_or_none(event: Any) -> None:
+    with pytest.raises(InvalidConfigurationError, match="event must be a str, a callable"):
+        sse_response(_nothing(), event=event)
+
+
 @pytest.mark.parametrize("interval", [0, -1, float("nan"), float("inf"), True])
 def test_keepalive_interval_must_be_positive(interval: Any) -> None:
     with pytest.raises(InvalidConfigurationError, match="keepalive_interval"):

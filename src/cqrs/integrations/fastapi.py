@@ -4,7 +4,8 @@ Needs the `fastapi` extra (`pip install "cqrs-typed[fastapi]"`); `import cqrs` n
 imports FastAPI, only this module does.
 
 - `sse_response(mediator.stream(request))` turns a stream into a `text/event-stream`
-  response: one `data:` frame per item, numbered with `id:`, optional `start` and
+  response: one `data:` frame per item, numbered with `id:` and optionally named with
+  `event:` (a fixed name, or one per item), optional `start` and
   `complete` frames, an `error` frame if the handler raises, keep-alive comments while
   the stream is idle, and headers that keep proxies from buffering. When the client
   disconnects, the handler's generator is closed at once (its `finally` blocks run).
@@ -190,10 +191,33 @@ def _is_positive_number(value: object) -> bool:
     )
 
 
+def _event_namer(
+    event: str | Callable[[_ItemT], str | None] | None,
+) -> Callable[[_ItemT], str | None]:
+    if event is None or isinstance(event, str):
+        return lambda _: event
+    checked: object = event  # checked at run time too: callers are not always type-checked
+    if not callable(checked):
+        msg = f"event must be a str, a callable item -> str | None, or None; got {event!r}"
+        raise InvalidConfigurationError(msg)
+    return event
+
+
+def _event_name(name: object) -> str | None:
+    # What the `event` callable returned, checked: callers are not always type-checked.
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        msg = f"the event callable must return a str or None, got {name!r}"
+        raise TypeError(msg)
+    _single_line(name, "event")
+    return name
+
+
 async def _event_frames(
     items: AsyncIterable[_ItemT],
     *,
-    event: str | None,
+    event: Callable[[_ItemT], str | None],
     start: object,
     complete: object,
     serialize: Callable[[_ItemT], object],
@@ -212,13 +236,14 @@ async def _event_frames(
             try:
                 item = await anext(iterator)
                 data = pydantic_core.to_json(jsonable(serialize(item)))
+                name = _event_name(event(item))
             except StopAsyncIteration:
                 break
             except Exception as error:
                 _logger.exception("The event stream failed; ending it with an error frame")
                 failure = error
                 break
-            yield _encode(data, event, next(ids))
+            yield _encode(data, name, next(ids))
     finally:
         # Reached on GeneratorExit too (the client went away while a frame was being
         # sent): close the handler's generator now, so its `finally` blocks run now.
@@ -400,7 +425,7 @@ def sse_response(
     *,
     start: object = None,
     complete: object = None,
-    event: str | None = None,
+    event: str | Callable[[_ItemT], str | None] | None = None,
     serialize: Callable[[_ItemT], object] = jsonable,
     error_payload: Callable[[Exception], object] = default_error_payload,
     keepalive_interval: float | None = DEFAULT_KEEPALIVE_INTERVAL,
@@ -427,7 +452,13 @@ def sse_response(
         complete: if not `None`, after the last item send an `event: complete` frame
             with this data (not after an error). A browser `EventSource` reconnects
             when a stream ends, so clients should close it on `complete` / `error`.
-        event: the event name of the item frames (`None`: the default `message`).
+        event: the `event:` name of the item frames, which a browser's `EventSource`
+            dispatches to `addEventListener(name)`: a `str` names every item frame, a
+            callable names each one from its item (returning `None` leaves that frame
+            unnamed); `None` (the default) leaves them all unnamed, delivered as
+            `message`. Avoid `start`, `complete` and `error`, which the stream's own
+            frames use. If the callable raises or returns a name with a line break,
+            the stream ends with the `error` frame, as when the handler raises.
         serialize: turns an item into the frame's data (default: `jsonable`).
         error_payload: builds the data of the `error` frame from the exception
             (default: `{"detail": "Internal Server Error"}`, hiding the error).
@@ -438,8 +469,8 @@ def sse_response(
         headers: extra response headers.
 
     Raises:
-        InvalidConfigurationError: `keepalive_interval` is not positive, or `event`
-            holds a line break.
+        InvalidConfigurationError: `keepalive_interval` is not positive, or `event` is
+            a `str` with a line break, or neither a `str`, a callable nor `None`.
 
     Example:
         ```python
@@ -448,17 +479,23 @@ def sse_response(
             command: ImportFiles,
             mediator: Annotated[cqrs.StreamingRequestMediator, Depends(streaming_mediator)],
         ) -> EventStreamResponse:
-            return sse_response(mediator.stream(command), complete={"message": "done"})
+            return sse_response(
+                mediator.stream(command), event="progress", complete={"message": "done"}
+            )
         ```
+
+        In a browser, `new EventSource(url)` then receives the items with
+        `source.addEventListener("progress", ...)`, and should `source.close()` on
+        `complete` and `error` (see `examples/static/sse_client.html`).
     """
-    if event is not None:
+    if isinstance(event, str):
         _single_line(event, "event")
     if retry is not None and (isinstance(retry, bool) or retry < 0):
         msg = f"retry must be a non-negative number of milliseconds, got {retry!r}"
         raise InvalidConfigurationError(msg)
     frames = _event_frames(
         items,
-        event=event,
+        event=_event_namer(event),
         start=start,
         complete=complete,
         serialize=serialize,
