@@ -57,3 +57,17 @@ def test_streaming_orders_handles_both_events_before_yielding_the_order(
         ]
     )
     assert block[2] == f"Processed: {order}"
+
+
+def test_the_readme_shows_what_the_main_example_prints(
+    streaming_orders: subprocess.CompletedProcess[str],
+) -> None:
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    shown = readme.split("(their two lines may swap) before the order is handed on:\n\n```text\n")[1]
+    shown_lines = shown.split("```", 1)[0].splitlines()
+    printed = streaming_orders.stdout.splitlines()
+    # The same lines, each order's block in order; its two event lines in either order.
+    for start in range(0, len(printed), 3):
+        assert sorted(printed[start : start + 2]) == sorted(shown_lines[start : start + 2])
+        assert printed[start + 2] == shown_lines[start + 2]
+    assert len(printed) == len(shown_lines)
