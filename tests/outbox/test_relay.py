@@ -515,6 +515,29 @@ async def test_the_relay_reconnects_after_postgresql_drops_its_connections(
         assert set(broker.published_ids()) == {e.event_id for e in first + second}
 
 
+async def test_a_batch_is_marked_in_one_update_plus_one_per_failed_row(db: Database) -> None:
+    events = [user_joined(n) for n in range(20)]
+    await db.add_committed(*events)
+    broker = FlakyFor({events[3].event_id, events[7].event_id})
+    updates: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            updates.append(statement)
+
+    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        updates.clear()
+        assert await db.relay(broker, batch_size=20).run_once() == 20
+    finally:
+        sa.event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    # The claim's lease (1), the 18 published rows (1), the 2 failed ones (1 each).
+    assert len(updates) == 4
+    rows = await db.rows()
+    assert sum(row.status == EventStatus.PRODUCED.value for row in rows.values()) == 18
+    assert sum(row.status == EventStatus.NOT_PRODUCED.value for row in rows.values()) == 2
+
+
 # --- per-key ordering -------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import datetime
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cqrs.events import INotificationEvent
@@ -219,6 +219,11 @@ class MemoryOutboxedEventRepository:
     ) -> None:
         """Stage a status change (see the state machine in `cqrs.outbox.repository`)."""
         self._updates.append((outboxed_event_id, EventStatus(new_status), retry_at, error))
+
+    async def mark_produced(self, outboxed_event_ids: Sequence[int], /) -> None:
+        """`update_status(id, PRODUCED)` for each of the rows."""
+        for outboxed_event_id in outboxed_event_ids:
+            await self.update_status(outboxed_event_id, EventStatus.PRODUCED)
 
     async def commit(self) -> None:
         """Store the staged rows and status changes; release the rows held."""

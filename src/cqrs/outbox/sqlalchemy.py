@@ -74,6 +74,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Sequence
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -414,6 +415,21 @@ class SqlAlchemyOutboxedEventRepository:
         values.append((table.c.locked_until, None))
         await self._session.execute(
             sa.update(table).where(table.c.id == outboxed_event_id).ordered_values(*values)
+        )
+
+    async def mark_produced(self, outboxed_event_ids: Sequence[int], /) -> None:
+        """`update_status(id, PRODUCED)` for many rows, in one statement.
+
+        The relay marks a batch's published rows with it: one round trip instead of
+        one per row.
+        """
+        if not outboxed_event_ids:
+            return
+        table = self._table
+        await self._session.execute(
+            sa.update(table)
+            .where(table.c.id.in_(list(outboxed_event_ids)))
+            .values(status=EventStatus.PRODUCED.value, next_attempt_at=None, locked_until=None)
         )
 
     async def commit(self) -> None:
