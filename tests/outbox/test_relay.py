@@ -772,6 +772,18 @@ async def test_a_rolled_back_add_does_not_leave_a_notification_behind(
     assert await db.rows() == {}
 
 
+async def test_notify_false_adds_no_notification(postgresql_db: Database) -> None:
+    db = postgresql_db
+    async with db.sessions() as session:
+        repository = SqlAlchemyOutboxedEventRepository(
+            session, events_map(), table=db.outbox, notify=False
+        )
+        repository.add(user_joined(1))
+        assert "cqrs_outbox_channels" not in session.sync_session.info
+        await repository.commit()
+    assert len(await db.rows()) == 1
+
+
 # --- the in-memory repository and python-cqrs's EventProducer ------------------------------
 
 

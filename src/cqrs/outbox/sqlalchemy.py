@@ -205,9 +205,13 @@ class SqlAlchemyOutboxedEventRepository:
             MetaData; pass your own so that Alembic sees it).
         max_attempts: failed attempts (`update_status(id, NOT_PRODUCED)`) after which
             a row is FAILED.
+        notify: on PostgreSQL, the commit that stores added rows also sends
+            `pg_notify` on the table's channel, so that a listening relay wakes at
+            once (one more statement per commit, about 0.25 ms here); False: relays
+            find the rows at their next poll.
     """
 
-    __slots__ = ("_event_map", "_max_attempts", "_row", "_session", "_table")
+    __slots__ = ("_event_map", "_max_attempts", "_notify", "_row", "_session", "_table")
 
     def __init__(
         self,
@@ -216,6 +220,7 @@ class SqlAlchemyOutboxedEventRepository:
         *,
         table: sa.Table | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        notify: bool = True,
     ) -> None:
         if max_attempts < 1:
             msg = f"max_attempts must be at least 1, got {max_attempts}"
@@ -225,6 +230,7 @@ class SqlAlchemyOutboxedEventRepository:
         self._table = table if table is not None else default_outbox_table()
         self._row = _row_class(self._table)
         self._max_attempts = max_attempts
+        self._notify = notify
 
     @property
     def session(self) -> AsyncSession:
@@ -274,7 +280,8 @@ class SqlAlchemyOutboxedEventRepository:
                 ),
             )
         )
-        notify_on_commit(self._session, self._table)
+        if self._notify:
+            notify_on_commit(self._session, self._table)
 
     async def get_many(
         self,
