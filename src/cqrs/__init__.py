@@ -10,7 +10,7 @@ from cqrs._composites.fallback import EventHandlerFallback, RequestHandlerFallba
 from cqrs._diagrams.cor_mermaid import CoRMermaid
 from cqrs._dispatch.emitter import EventEmitter
 from cqrs._errors import CQRSError
-from cqrs._install import refuse_mixed_install
+from cqrs._install import refuse_mixed_install as _refuse_mixed_install
 from cqrs._interfaces.container import Container
 from cqrs._interfaces.handlers import EventHandler, RequestHandler, StreamingRequestHandler
 from cqrs._maps.event_map import EventMap
@@ -77,4 +77,4 @@ __all__ = (
 )
 
 claim(__name__, globals(), __all__)
-refuse_mixed_install()
+_refuse_mixed_install()
