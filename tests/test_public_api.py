@@ -372,6 +372,11 @@ EXTRA_MODULES = frozenset(
         "cqrs.outbox.notify",
         *(
             f"cqrs.{package}.{name}"
+            for package in ("adapters", "container")
+            for name in ("dependency_injector", "dishka")
+        ),
+        *(
+            f"cqrs.{package}.{name}"
             for package in ("adapters", "message_brokers")
             for name in ("faststream", "kafka", "amqp")
         ),

@@ -79,8 +79,10 @@ def build_middleware_chain(middlewares: Sequence[Middleware] | None) -> Middlewa
 def prepare_handlers(container: Container[Any], handler_types: Iterable[type[Any]]) -> None:
     # Solving up front turns a missing dependency into a bootstrap error that names
     # the handler, instead of a failure at the first request.
-    if isinstance(container, DIContainer):
-        container.prepare(handler_types)
+    # Any container with a `prepare` (DIContainer, the dependency-injector adapter).
+    prepare = getattr(container, "prepare", None)
+    if callable(prepare):
+        prepare(list(handler_types))
 
 
 def all_handler_types(request_map: RequestMap, event_map: EventMap) -> list[type[Any]]:
