@@ -454,7 +454,7 @@ async def test_a_stream_closed_early_closes_its_resource_without_an_error(
 
     async for _ in stream:
         break
-    await stream.aclose()  # type: ignore[attr-defined]  # the mediator returns an async generator
+    await stream.aclose()
 
     assert log == ["open 1", "item, session 1 open: True", "commit 1", "close 1"]
 

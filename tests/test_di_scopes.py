@@ -199,7 +199,7 @@ async def test_a_consumer_that_stops_early_closes_the_session_without_an_error(
 
     async for _ in stream:
         break
-    await stream.aclose()  # type: ignore[attr-defined]  # the mediator returns an async generator
+    await stream.aclose()
 
     assert log == ["open", "item, session open: True", "commit", "close"]
 

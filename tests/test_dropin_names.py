@@ -344,7 +344,7 @@ async def test_streaming_dispatcher_closed_early_closes_the_stream() -> None:
 
     stream = dispatcher.dispatch(Count(names=["a", "b", "c"]))
     first = await anext(stream)
-    await stream.aclose()  # type: ignore[attr-defined]  # an async generator
+    await stream.aclose()
 
     assert first.response.text == "a"
 

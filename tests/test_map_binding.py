@@ -351,3 +351,30 @@ def test_event_map_rejects_what_is_not_an_event_handler(handler_type: Any) -> No
 def test_event_map_rejects_what_is_not_an_event_class(event_type: Any) -> None:
     with pytest.raises(HandlerBindingTypeError, match="expects an event class"):
         cqrs.EventMap().bind(event_type, Audit)
+
+
+def test_bind_takes_python_cqrs_keywords() -> None:
+    class Found(cqrs.Response):
+        n: int
+
+    class Find(cqrs.Request[Found]):
+        pass
+
+    class FindHandler(cqrs.RequestHandler[Find, Found]):
+        async def handle(self, request: Find) -> Found:
+            return Found(n=1)
+
+    class Seen(cqrs.DomainEvent, frozen=True):
+        pass
+
+    class SeenHandler(cqrs.EventHandler[Seen]):
+        async def handle(self, event: Seen) -> None:
+            return None
+
+    requests = cqrs.RequestMap()
+    requests.bind(request_type=Find, handler_type=FindHandler)
+    events = cqrs.EventMap()
+    events.bind(event_type=Seen, handler_type=SeenHandler)
+
+    assert requests[Find] is FindHandler
+    assert list(events[Seen]) == [SeenHandler]

@@ -39,15 +39,15 @@ class EventMap(Mapping[type[IEvent], Sequence[EventBinding]]):
 
     @overload
     def bind(
-        self, event_type: type[_EventT], handler_type: EventHandlerFallback[_EventT], /
+        self, event_type: type[_EventT], handler_type: EventHandlerFallback[_EventT]
     ) -> None: ...
 
     @overload
     def bind(
-        self, event_type: type[_EventT], handler_type: type[EventHandler[_EventT]], /
+        self, event_type: type[_EventT], handler_type: type[EventHandler[_EventT]]
     ) -> None: ...
 
-    def bind(self, event_type: object, handler_type: object, /) -> None:
+    def bind(self, event_type: object, handler_type: object) -> None:
         """Add `handler_type` (a handler class or an `EventHandlerFallback`) to the
         handlers of `event_type`.
 

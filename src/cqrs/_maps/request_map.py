@@ -78,7 +78,6 @@ class RequestMap(Mapping[type[IRequest[Any]], RequestBinding]):
         self,
         request_type: RequestClass[_ReqT, _ResT],
         handler_type: type[StreamingRequestHandler[_ReqT, _ResT]],
-        /,
     ) -> None: ...
 
     @overload
@@ -86,7 +85,6 @@ class RequestMap(Mapping[type[IRequest[Any]], RequestBinding]):
         self,
         request_type: RequestClass[_ReqT, _ResT],
         handler_type: RequestHandlerFallback[_ReqT, _ResT],
-        /,
     ) -> None: ...
 
     @overload
@@ -94,7 +92,6 @@ class RequestMap(Mapping[type[IRequest[Any]], RequestBinding]):
         self,
         request_type: RequestClass[_ReqT, _ResT],
         handler_type: Sequence[type[CORRequestHandler[_ReqT, _ResT]]],
-        /,
     ) -> None: ...
 
     @overload
@@ -102,10 +99,9 @@ class RequestMap(Mapping[type[IRequest[Any]], RequestBinding]):
         self,
         request_type: RequestClass[_ReqT, _ResT],
         handler_type: type[RequestHandler[_ReqT, _ResT]],
-        /,
     ) -> None: ...
 
-    def bind(self, request_type: object, handler_type: object, /) -> None:
+    def bind(self, request_type: object, handler_type: object) -> None:
         """Bind `handler_type` to `request_type`.
 
         `handler_type` is a `RequestHandler` or `StreamingRequestHandler` class, a

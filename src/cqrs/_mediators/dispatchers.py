@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Generic
 
 from typing_extensions import TypeVar
@@ -115,13 +115,15 @@ class StreamingRequestDispatcher:
             concurrent_event_handle_enable=False,
         )
 
-    def dispatch(self, request: IRequest[_ResT]) -> AsyncIterator[RequestDispatchResult[_ResT]]:
+    def dispatch(
+        self, request: IRequest[_ResT]
+    ) -> AsyncGenerator[RequestDispatchResult[_ResT], None]:
         """Stream the results of `request` (call without `await`, iterate with `async for`)."""
         return self._dispatch(request)
 
     async def _dispatch(
         self, request: IRequest[_ResT]
-    ) -> AsyncIterator[RequestDispatchResult[_ResT]]:
+    ) -> AsyncGenerator[RequestDispatchResult[_ResT], None]:
         stream = self._mediator.stream(request)
         try:
             while True:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from typing_extensions import TypeVar
@@ -83,8 +83,8 @@ class StreamingRequestMediator:
         """The handler of each request type."""
         return self._request_map
 
-    def stream(self, request: IRequest[_ResT]) -> AsyncIterator[_ResT]:
-        """Return the handler's results as an async iterator (call it without `await`).
+    def stream(self, request: IRequest[_ResT]) -> AsyncGenerator[_ResT, None]:
+        """Return the handler's results as an async generator (call it without `await`).
 
         For each item the handler yields, its events are taken, cleared and processed
         before the item is handed on. Stopping early (`break` then `aclose()`, or
@@ -104,7 +104,7 @@ class StreamingRequestMediator:
         self,
         binding: StreamingBinding,
         request: IRequest[_ResT],
-    ) -> AsyncIterator[_ResT]:
+    ) -> AsyncGenerator[_ResT, None]:
         handler: StreamingRequestHandler[Any, _ResT]
         release: Release | None = None
         outbox: OutboxWriter | None = None
