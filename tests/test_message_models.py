@@ -180,3 +180,26 @@ def test_dataclass_notification_event_is_keyword_only_and_hashes_by_id() -> None
     assert event.topic == "output_topic"
     assert hash(event) == hash(event.event_id)
     assert isinstance(event, cqrs.INotificationEvent)
+
+
+def test_events_declared_without_frozen_are_frozen_and_hashable() -> None:
+    import pydantic
+    import pytest
+
+    class Placed(cqrs.Response):
+        order_id: int
+
+    class OrderPlaced(cqrs.DomainEvent):
+        order_id: int
+
+    class OrderPaid(cqrs.NotificationEvent[Placed]):
+        pass
+
+    placed = OrderPlaced(order_id=1)
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
+        placed.order_id = 2  # type: ignore[misc]  # the checkers reject it too
+    assert hash(placed) == hash(OrderPlaced(order_id=1))
+    paid = OrderPaid(event_name="paid", payload=Placed(order_id=1))
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
+        paid.topic = "other"  # type: ignore[misc]  # as above
+    assert hash(paid) == hash(paid.event_id)

@@ -5,10 +5,10 @@ import dataclasses
 import datetime
 import os
 import uuid
-from typing import Any, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
 import pydantic
-from typing_extensions import Self, TypeVar
+from typing_extensions import Self, TypeVar, dataclass_transform
 
 from cqrs._messages import _serialization
 
@@ -37,6 +37,24 @@ def _default_topic() -> str:
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+if TYPE_CHECKING:
+    from pydantic._internal._model_construction import ModelMetaclass
+
+    # What the checkers see: pydantic's model transform, frozen by default. An event
+    # subclass is then frozen whether it says `frozen=True` (the form this package's
+    # docs use) or not (python-cqrs's), and assigning a field is an error in both.
+    @dataclass_transform(
+        kw_only_default=True,
+        frozen_default=True,
+        field_specifiers=(pydantic.fields.Field, pydantic.fields.PrivateAttr),
+    )
+    class _FrozenModelMetaclass(ModelMetaclass): ...
+
+else:
+    # At run time, pydantic's own metaclass: events are frozen by the `frozen=True` below.
+    _FrozenModelMetaclass = type(pydantic.BaseModel)
 
 
 class IEvent(abc.ABC):
@@ -71,8 +89,11 @@ class INotificationEvent(IEvent, abc.ABC, Generic[_PayloadT]):
     payload: _PayloadT
 
 
-class PydanticEvent(pydantic.BaseModel, IEvent, frozen=True):
-    """An event that is a frozen pydantic model (`cqrs.Event`)."""
+class PydanticEvent(pydantic.BaseModel, IEvent, metaclass=_FrozenModelMetaclass, frozen=True):
+    """An event that is a frozen pydantic model (`cqrs.Event`).
+
+    Subclasses are frozen too, with or without `frozen=True` in their class line.
+    """
 
     def to_dict(self) -> dict[str, Any]:
         return _serialization.model_to_dict(self)

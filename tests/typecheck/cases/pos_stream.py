@@ -1,6 +1,6 @@
 """Positive: `stream` is called without `await`; its items have the declared type."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import di
@@ -56,7 +56,7 @@ async def main() -> None:
         di_container=di.Container(), commands_mapper=commands_mapper
     )
     stream = mediator.stream(Import(rows=3))
-    assert_type(stream, AsyncIterator[ImportedRow])
+    assert_type(stream, AsyncGenerator[ImportedRow, None])
 
     async for item in mediator.stream(Import(rows=3)):
         assert_type(item, ImportedRow)
