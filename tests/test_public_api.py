@@ -323,7 +323,18 @@ ALLOWED_THIRD_PARTY = {
     "exceptiongroup",
 }
 
-FORBIDDEN = ("fastapi", "starlette", "sqlalchemy", "faststream", "aiokafka", "aio_pika", "redis")
+FORBIDDEN = (
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "faststream",
+    "aiokafka",
+    "aio_pika",
+    "redis",
+    "dependency_injector",
+    "dishka",
+    "google",
+)
 
 _LIST_TOP_LEVEL = (
     "import sys; {stmt}; print('\\n'.join(sorted({{m.split('.')[0] for m in sys.modules}})))"

@@ -5,7 +5,14 @@ the wrong request or response type, and `await mediator.send(GetUser(...))` is t
 with the response `GetUser` declares.
 """
 
+from cqrs._adapters.codecs import (
+    DeserializeProtobufError,
+    EventCodec,
+    EventSerializer,
+    JsonEventSerializer,
+)
 from cqrs._adapters.di_container import DIContainer
+from cqrs._adapters.protobuf_codecs import ProtobufDeserializer, ProtobufEventSerializer
 from cqrs._composites.fallback import EventHandlerFallback, RequestHandlerFallback
 from cqrs._diagrams.cor_mermaid import CoRMermaid
 from cqrs._dispatch.emitter import EventEmitter
@@ -48,19 +55,25 @@ __all__ = (
     "DCRequest",
     "DCResponse",
     "DIContainer",
+    "DeserializeProtobufError",
     "DomainEvent",
     "Event",
+    "EventCodec",
     "EventEmitter",
     "EventHandler",
     "EventHandlerFallback",
     "EventMap",
     "EventMediator",
+    "EventSerializer",
     "IDomainEvent",
     "IEvent",
     "INotificationEvent",
     "IRequest",
     "IResponse",
+    "JsonEventSerializer",
     "NotificationEvent",
+    "ProtobufDeserializer",
+    "ProtobufEventSerializer",
     "PydanticDomainEvent",
     "PydanticEvent",
     "PydanticNotificationEvent",

@@ -88,6 +88,30 @@ class INotificationEvent(IEvent, abc.ABC, Generic[_PayloadT]):
     topic: str
     payload: _PayloadT
 
+    def proto(self) -> object:
+        """The event as its generated protobuf message, for the protobuf codecs.
+
+        Event classes sent as protobuf override it (returning their message class);
+        the default raises.
+        """
+        msg = (
+            f"{type(self).__qualname__}.proto() is not implemented: override it to return "
+            "the event as its generated protobuf message"
+        )
+        raise NotImplementedError(msg)
+
+    @classmethod
+    def from_proto(cls, proto: Any) -> Self:  # Any: overrides narrow it to their message class
+        """Build the event from its generated protobuf message, for the protobuf codecs.
+
+        Event classes read from protobuf override it; the default raises.
+        """
+        msg = (
+            f"{cls.__qualname__}.from_proto() is not implemented: override it to build "
+            "the event from its generated protobuf message"
+        )
+        raise NotImplementedError(msg)
+
 
 class PydanticEvent(pydantic.BaseModel, IEvent, metaclass=_FrozenModelMetaclass, frozen=True):
     """An event that is a frozen pydantic model (`cqrs.Event`).

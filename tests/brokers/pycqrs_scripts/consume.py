@@ -102,9 +102,9 @@ async def consume(args: argparse.Namespace) -> int:
     import aio_pika
     import di
     import pydantic
-    from cqrs.deserializers import DeserializeJsonError, JsonDeserializer
 
     import cqrs
+    from cqrs.deserializers import DeserializeJsonError, JsonDeserializer
     from cqrs.events import bootstrap as events_bootstrap
 
     class OrderPayload(pydantic.BaseModel):
