@@ -281,3 +281,19 @@ async def test_logging_middleware_passes_handler_exceptions_through(
 
     with pytest.raises(ValueError, match="boom"):
         await MiddlewareChain([LoggingMiddleware()]).wrap(failing)("req")
+
+
+async def test_a_plain_def_middleware_returning_an_awaitable_works() -> None:
+    seen: list[str] = []
+
+    class PassThrough:
+        def __call__(self, request: Any, handle: Handle, /) -> Awaitable[Any]:
+            seen.append(f"before {request}")
+            return handle(request)
+
+    async def handle(request: Any) -> str:
+        return f"handled {request}"
+
+    chain = MiddlewareChain([PassThrough()])
+    assert await chain.wrap(handle)("r") == "handled r"
+    assert seen == ["before r"]

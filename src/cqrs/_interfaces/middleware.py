@@ -30,8 +30,11 @@ class Middleware(Protocol):
                     print(time.perf_counter() - started)
     """
 
-    async def __call__(self, request: _MsgT, handle: Handle[_MsgT, _ResT], /) -> _ResT:
-        """Process `request`, calling `handle` to reach the handler."""
+    def __call__(self, request: _MsgT, handle: Handle[_MsgT, _ResT], /) -> Awaitable[_ResT]:
+        """Process `request`, calling `handle` to reach the handler.
+
+        Usually an `async def`; a plain `def` returning an awaitable works too.
+        """
         ...
 
 
