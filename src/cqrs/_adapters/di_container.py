@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
-from typing import Any, Final, cast
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, cast, overload
 
 import di
 import di.exceptions
@@ -86,7 +86,14 @@ class DIContainer:
         for type_ in types:
             self._solve(type_)
 
-    async def resolve(self, type_: type[_T], /) -> _T:
+    # Two overloads, one signature: with a single `type[_T]` parameter, mypy refuses an
+    # abstract class or a protocol ("Only concrete class can be given"), and resolving
+    # the implementation bound to an interface is what a container is for.
+    @overload
+    async def resolve(self, type_: type[_T], /) -> _T: ...
+    @overload
+    async def resolve(self, type_: Callable[..., _T], /) -> _T: ...
+    async def resolve(self, type_: Any, /) -> Any:
         """Build a fresh `type_`, its dependencies injected.
 
         The `"request"` scope closes before this returns: request-scoped generator
@@ -96,7 +103,7 @@ class DIContainer:
         if plan is not None:  # the common case, without the scope machinery below
             built = plan.run(self._singleton_values)
             if built is not MISSING:
-                return cast("_T", built)
+                return built
         instance, release = await self.resolve_scoped(type_)
         if release is not None:
             await release(None)
