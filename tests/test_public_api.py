@@ -547,3 +547,19 @@ def test_binding_errors_are_cqrs_errors() -> None:
         request_map.bind(Ping, AnotherPingHandler)
     with pytest.raises(cqrs.CQRSError):
         request_map.bind(Other, PingHandler)  # type: ignore[call-overload]
+
+
+def test_import_cqrs_loads_the_codecs_only_on_first_use() -> None:
+    code = (
+        "import sys, cqrs; "
+        "assert 'cqrs._adapters.codecs' not in sys.modules; "
+        "assert 'cqrs._adapters.protobuf_codecs' not in sys.modules; "
+        "assert cqrs.JsonEventSerializer.__module__ == 'cqrs'; "
+        "from cqrs import ProtobufEventSerializer; "
+        "assert 'cqrs._adapters.codecs' in sys.modules; "
+        "print('ok')"
+    )
+    done = subprocess.run(  # noqa: S603 - our own interpreter, fixed code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.stdout.strip() == "ok", done.stderr

@@ -5,14 +5,10 @@ the wrong request or response type, and `await mediator.send(GetUser(...))` is t
 with the response `GetUser` declares.
 """
 
-from cqrs._adapters.codecs import (
-    DeserializeProtobufError,
-    EventCodec,
-    EventSerializer,
-    JsonEventSerializer,
-)
+import importlib
+from typing import TYPE_CHECKING
+
 from cqrs._adapters.di_container import DIContainer
-from cqrs._adapters.protobuf_codecs import ProtobufDeserializer, ProtobufEventSerializer
 from cqrs._composites.fallback import EventHandlerFallback, RequestHandlerFallback
 from cqrs._diagrams.cor_mermaid import CoRMermaid
 from cqrs._dispatch.emitter import EventEmitter
@@ -89,5 +85,37 @@ __all__ = (
     "StreamingRequestMediator",
 )
 
-claim(__name__, globals(), __all__)
+# The codecs are loaded on first use (PEP 562): a plain send never needs them, and
+# `import cqrs` stays near its dependencies' own import time.
+_LAZY = {
+    "DeserializeProtobufError": "cqrs._adapters.codecs",
+    "EventCodec": "cqrs._adapters.codecs",
+    "EventSerializer": "cqrs._adapters.codecs",
+    "JsonEventSerializer": "cqrs._adapters.codecs",
+    "ProtobufDeserializer": "cqrs._adapters.protobuf_codecs",
+    "ProtobufEventSerializer": "cqrs._adapters.protobuf_codecs",
+}
+
+if TYPE_CHECKING:
+    from cqrs._adapters.codecs import (
+        DeserializeProtobufError,
+        EventCodec,
+        EventSerializer,
+        JsonEventSerializer,
+    )
+    from cqrs._adapters.protobuf_codecs import ProtobufDeserializer, ProtobufEventSerializer
+
+
+def __getattr__(name: str) -> object:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        msg = f"module 'cqrs' has no attribute {name!r}"
+        raise AttributeError(msg)
+    namespace = {name: getattr(importlib.import_module(module_name), name)}
+    claim(__name__, namespace, (name,))
+    globals()[name] = namespace[name]
+    return namespace[name]
+
+
+claim(__name__, globals(), tuple(name for name in __all__ if name not in _LAZY))
 _refuse_mixed_install()
