@@ -16,6 +16,9 @@ import pytest
 
 import cqrs
 
+# Test functions shared by several test modules: their asserts get pytest's diffs too.
+pytest.register_assert_rewrite("tests.container_scopes")
+
 MediatorFor = Callable[..., cqrs.RequestMediator]
 
 

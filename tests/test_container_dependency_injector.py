@@ -1,31 +1,42 @@
 """DependencyInjectorCQRSContainer: handlers built by a real dependency-injector container.
 
-The request-scope behaviours of tests/test_di_scopes.py, through the real mediators:
-a `ContextLocalResource` is opened once per handler, shared within that handler's
-graph, kept open while it runs, closed after it (a stream: after it ends or is closed
-early), and sees the handler's exception; singletons are shared; concurrent handlers
-get separate scopes; wiring mistakes are clear `DependencyResolutionError`s.
+The request-scope tests of tests/container_scopes.py run here against a
+`ContextLocalResource` session (sync and async). The tests below add what is
+dependency-injector's own: handlers built by the container's providers or from their
+annotations, singletons shared, resources of other kinds, and wiring mistakes as clear
+`DependencyResolutionError`s.
 """
 
 from __future__ import annotations
 
 import abc
-import asyncio
 import importlib
 import sys
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from dependency_injector import containers, providers
+from tests.container_scopes import *  # noqa: F403
+from tests.container_scopes import (
+    LOG,
+    Engine,
+    Save,
+    Saved,
+    SavedEvent,
+    SaveHandler,
+    Session,
+    SqlUsers,
+    Users,
+    cancel_a_stream_after_its_first_item,
+    commands,
+    events,
+)
 
 import cqrs
 from cqrs.container.dependency_injector import DependencyInjectorCQRSContainer
 from cqrs.container.protocol import ScopedResolver
-from cqrs.events import bootstrap as events_bootstrap
 from cqrs.exceptions import DependencyResolutionError, InvalidConfigurationError
 from cqrs.requests import bootstrap
-
-LOG: list[str] = []
 
 
 @pytest.fixture(autouse=True)
@@ -35,20 +46,6 @@ def log() -> list[str]:
 
 
 # --- the application's services -------------------------------------------------------
-
-
-class Engine:
-    """Long-lived: one per container."""
-
-
-class Session:
-    count = 0
-
-    def __init__(self, engine: Engine) -> None:
-        Session.count += 1
-        self.number = Session.count
-        self.engine = engine
-        self.open = True
 
 
 def open_session(engine: Engine) -> Iterator[Session]:
@@ -81,76 +78,12 @@ async def open_async_session(engine: Engine) -> AsyncIterator[Session]:
         LOG.append(f"close {session.number}")
 
 
-class Users(abc.ABC):
-    @abc.abstractmethod
-    def name(self, user_id: int) -> str: ...
-
-
-class SqlUsers(Users):
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def name(self, user_id: int) -> str:
-        return f"user {user_id}"
-
-
 class Clock:
     def __init__(self, now: int) -> None:
         self.now = now
 
 
-# --- messages and handlers ------------------------------------------------------------
-
-
-class Saved(cqrs.Response):
-    name: str
-    session: int
-    was_open: bool
-    same_session: bool
-
-
-class Save(cqrs.Request[Saved]):
-    user_id: int = 1
-    fail: bool = False
-
-
-class SavedEvent(cqrs.DomainEvent, frozen=True):
-    user_id: int
-
-
-class SaveHandler(cqrs.RequestHandler[Save, Saved]):
-    """Built by a Factory of the container, its dependencies injected by name."""
-
-    def __init__(self, users: Users, session: Session, engine: Engine) -> None:
-        self.users = users
-        self.session = session
-        self.engine = engine
-        self._events: list[cqrs.IEvent] = []
-
-    @property
-    def events(self) -> list[cqrs.IEvent]:
-        return self._events
-
-    async def handle(self, request: Save) -> Saved:
-        LOG.append(f"handle, session {self.session.number} open: {self.session.open}")
-        if request.fail:
-            msg = "constraint violated"
-            raise ValueError(msg)
-        self._events.append(SavedEvent(user_id=request.user_id))
-        return Saved(
-            name=self.users.name(request.user_id),
-            session=self.session.number,
-            was_open=self.session.open,
-            same_session=_users_session(self.users) is self.session,
-        )
-
-
-def _users_session(users: Users) -> Session:
-    assert isinstance(users, SqlUsers)
-    return users.session
-
-
-class SavedEventHandler(cqrs.EventHandler[SavedEvent]):
+class ClockedEventHandler(cqrs.EventHandler[SavedEvent]):
     """Not in the container: built from its constructor's annotations."""
 
     def __init__(self, session: Session, clock: Clock) -> None:
@@ -158,35 +91,7 @@ class SavedEventHandler(cqrs.EventHandler[SavedEvent]):
         self.clock = clock
 
     async def handle(self, event: SavedEvent) -> None:
-        LOG.append(f"event, session {self.session.number} open: {self.session.open}")
-
-
-class Export(cqrs.Request[Saved]):
-    items: int
-    block_after_first: bool = False
-
-
-class ExportHandler(cqrs.StreamingRequestHandler[Export, Saved]):
-    """Not in the container either."""
-
-    def __init__(self, users: Users, session: Session) -> None:
-        self.users = users
-        self.session = session
-
-    def clear_events(self) -> None:
         pass
-
-    async def handle(self, request: Export) -> AsyncIterator[Saved]:
-        for index in range(request.items):
-            if index and request.block_after_first:
-                await asyncio.Event().wait()  # parked until cancelled
-            LOG.append(f"item, session {self.session.number} open: {self.session.open}")
-            yield Saved(
-                name=self.users.name(index),
-                session=self.session.number,
-                was_open=self.session.open,
-                same_session=_users_session(self.users) is self.session,
-            )
 
 
 class Services(containers.DeclarativeContainer):
@@ -203,15 +108,6 @@ class AsyncServices(Services):
     save_handler = providers.Factory(
         SaveHandler, users=users, session=session, engine=Services.engine
     )
-
-
-def commands(mapper: cqrs.RequestMap) -> None:
-    mapper.bind(Save, SaveHandler)
-    mapper.bind(Export, ExportHandler)
-
-
-def events(mapper: cqrs.EventMap) -> None:
-    mapper.bind(SavedEvent, SavedEventHandler)
 
 
 @pytest.fixture(params=[Services, AsyncServices], ids=["sync", "async"])
@@ -283,7 +179,7 @@ async def test_a_handler_provider_of_the_container_builds_the_handler(
 async def test_a_handler_without_a_provider_gets_its_parameters_by_annotated_type(
     container: DependencyInjectorCQRSContainer,
 ) -> None:
-    handler = await container.resolve(SavedEventHandler)
+    handler = await container.resolve(ClockedEventHandler)
 
     assert handler.clock.now == 42  # providers.Object, found by the type of its value
     assert isinstance(handler.session, Session)  # the resource, by its return annotation
@@ -366,156 +262,13 @@ async def test_an_override_made_after_the_first_resolve_is_used() -> None:
 # --- the request scope: one per handler, open while it runs -----------------------------
 
 
-async def test_the_resource_is_open_while_the_handler_runs_and_closed_after(
+async def test_a_cancelled_stream_closes_its_session_at_once(
     container: DependencyInjectorCQRSContainer, log: list[str]
 ) -> None:
-    mediator = bootstrap.bootstrap(di_container=container, commands_mapper=commands)
-
-    saved = await mediator.send(Save())
-
-    assert saved == Saved(name="user 1", session=1, was_open=True, same_session=True)
-    assert log == ["open 1", "handle, session 1 open: True", "commit 1", "close 1"]
-
-
-async def test_the_resource_sees_the_handlers_exception(
-    container: DependencyInjectorCQRSContainer, log: list[str]
-) -> None:
-    mediator = bootstrap.bootstrap(di_container=container, commands_mapper=commands)
-
-    with pytest.raises(ValueError, match="constraint violated"):
-        await mediator.send(Save(fail=True))
-
-    assert log == ["open 1", "handle, session 1 open: True", "rollback 1 ValueError", "close 1"]
-
-
-async def test_each_event_handler_gets_a_scope_of_its_own(
-    container: DependencyInjectorCQRSContainer, log: list[str]
-) -> None:
-    mediator = bootstrap.bootstrap(
-        di_container=container, commands_mapper=commands, domain_events_mapper=events
-    )
-
-    await mediator.send(Save())
-
-    assert log == [
-        "open 1",
-        "handle, session 1 open: True",
-        "commit 1",
-        "close 1",
-        "open 2",
-        "event, session 2 open: True",
-        "commit 2",
-        "close 2",
-    ]
-
-
-async def test_the_event_mediator_opens_a_scope_per_handler(
-    container: DependencyInjectorCQRSContainer, log: list[str]
-) -> None:
-    mediator = events_bootstrap.bootstrap(di_container=container, events_mapper=events)
-
-    await mediator.send(SavedEvent(user_id=1))
-    await mediator.send(SavedEvent(user_id=2))
-
-    assert log == [
-        "open 1",
-        "event, session 1 open: True",
-        "commit 1",
-        "close 1",
-        "open 2",
-        "event, session 2 open: True",
-        "commit 2",
-        "close 2",
-    ]
-
-
-async def test_a_stream_keeps_its_resource_until_the_stream_ends(
-    container: DependencyInjectorCQRSContainer, log: list[str]
-) -> None:
-    mediator = bootstrap.bootstrap_streaming(di_container=container, commands_mapper=commands)
-
-    items = [item async for item in mediator.stream(Export(items=2))]
-
-    assert [item.same_session and item.was_open for item in items] == [True, True]
-    assert log == [
-        "open 1",
-        "item, session 1 open: True",
-        "item, session 1 open: True",
-        "commit 1",
-        "close 1",
-    ]
-
-
-async def test_a_stream_closed_early_closes_its_resource_without_an_error(
-    container: DependencyInjectorCQRSContainer, log: list[str]
-) -> None:
-    mediator = bootstrap.bootstrap_streaming(di_container=container, commands_mapper=commands)
-    stream = mediator.stream(Export(items=10))
-
-    async for _ in stream:
-        break
-    await stream.aclose()
-
-    assert log == ["open 1", "item, session 1 open: True", "commit 1", "close 1"]
-
-
-async def test_a_cancelled_stream_closes_its_resource_at_once(
-    container: DependencyInjectorCQRSContainer, log: list[str]
-) -> None:
-    mediator = bootstrap.bootstrap_streaming(di_container=container, commands_mapper=commands)
-    first_item = asyncio.Event()
-
-    async def consume() -> None:
-        async for _ in mediator.stream(Export(items=10, block_after_first=True)):
-            first_item.set()
-
-    task = asyncio.ensure_future(consume())
-    await first_item.wait()
-    await asyncio.sleep(0)  # the consumer asks for the next item: the handler parks
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await cancel_a_stream_after_its_first_item(container)
 
     # CancelledError is a BaseException: no `except Exception` rollback, and no commit.
     assert log == ["open 1", "item, session 1 open: True", "close 1"]
-
-
-async def test_concurrent_sends_get_separate_scopes(
-    container: DependencyInjectorCQRSContainer, log: list[str]
-) -> None:
-    inside: list[int] = []
-    both_inside = asyncio.Event()
-
-    class Meeting(cqrs.RequestHandler[Save, Saved]):
-        def __init__(self, session: Session) -> None:
-            self.session = session
-
-        async def handle(self, request: Save) -> Saved:
-            inside.append(self.session.number)
-            if len(inside) == 2:
-                both_inside.set()
-            await both_inside.wait()  # both handlers are running, their sessions open
-            return Saved(name="", session=self.session.number, was_open=True, same_session=True)
-
-    def mapper(mapper: cqrs.RequestMap) -> None:
-        mapper.bind(Save, Meeting)
-
-    mediator = bootstrap.bootstrap(di_container=container, commands_mapper=mapper)
-
-    first, second = await asyncio.gather(mediator.send(Save()), mediator.send(Save()))
-
-    assert {first.session, second.session} == {1, 2}
-    assert log[:2] == ["open 1", "open 2"]
-    assert sorted(log[2:]) == ["close 1", "close 2", "commit 1", "commit 2"]
-
-
-async def test_plain_resolve_closes_the_scope_before_returning(
-    container: DependencyInjectorCQRSContainer, log: list[str]
-) -> None:
-    handler = await container.resolve(SaveHandler)
-
-    assert log == ["open 1", "commit 1", "close 1"]
-    assert handler.session.open is False
 
 
 async def test_a_long_lived_resource_is_left_to_the_container() -> None:

@@ -1,35 +1,43 @@
 """DishkaContainer: handlers built by a real dishka container, one REQUEST scope each.
 
-The request-scope behaviours of tests/test_di_scopes.py, through the real mediators:
-a `Scope.REQUEST` dependency is created once per handler, shared within that
-handler's graph, kept open while it runs, finalized after it (a stream: after it ends
-or is closed early) and handed the handler's exception; `Scope.APP` dependencies are
-shared; concurrent handlers get separate scopes; a missing factory is a clear
+The request-scope tests of tests/container_scopes.py run here against a `Scope.REQUEST`
+session made by a generator factory (sync and async); dishka hands it the handler's
+exception as the value of its `yield` (`error = yield session`), not by raising it
+there. The tests below add what is dishka's own: `Scope.APP` dependencies shared,
+ACTION scopes inside a framework's request scope, and a missing factory as a clear
 `DependencyResolutionError`.
-
-dishka gives a generator factory the exception as the value of its `yield`
-(`error = yield session`), not by raising it there.
 """
 
 from __future__ import annotations
 
-import abc
-import asyncio
 import importlib
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Generator
 
 import pytest
 from dishka import AsyncContainer, Provider, Scope, make_async_container, provide
+from tests.container_scopes import *  # noqa: F403
+from tests.container_scopes import (
+    LOG,
+    Engine,
+    ExportHandler,
+    Meeting,
+    Save,
+    Saved,
+    SavedEventHandler,
+    SaveHandler,
+    Session,
+    SqlUsers,
+    Users,
+    cancel_a_stream_after_its_first_item,
+    commands,
+)
 
 import cqrs
 from cqrs.container.dishka import DishkaContainer, DishkaCQRSContainer
 from cqrs.container.protocol import ScopedResolver
-from cqrs.events import bootstrap as events_bootstrap
 from cqrs.exceptions import DependencyResolutionError, InvalidConfigurationError
 from cqrs.requests import bootstrap
-
-LOG: list[str] = []
 
 
 @pytest.fixture(autouse=True)
@@ -42,20 +50,6 @@ def log() -> list[str]:
 # --- the application's services -------------------------------------------------------
 
 
-class Engine:
-    """APP scope: one per container."""
-
-
-class Session:
-    count = 0
-
-    def __init__(self, engine: Engine) -> None:
-        Session.count += 1
-        self.number = Session.count
-        self.engine = engine
-        self.open = True
-
-
 def _finish(session: Session, error: BaseException | None) -> None:
     if error is None:
         LOG.append(f"commit {session.number}")
@@ -63,102 +57,6 @@ def _finish(session: Session, error: BaseException | None) -> None:
         LOG.append(f"rollback {session.number} {type(error).__name__}")
     session.open = False
     LOG.append(f"close {session.number}")
-
-
-class Users(abc.ABC):
-    @abc.abstractmethod
-    def name(self, user_id: int) -> str: ...
-
-
-class SqlUsers(Users):
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def name(self, user_id: int) -> str:
-        return f"user {user_id}"
-
-
-# --- messages and handlers ------------------------------------------------------------
-
-
-class Saved(cqrs.Response):
-    name: str
-    session: int
-    was_open: bool
-    same_session: bool
-
-
-class Save(cqrs.Request[Saved]):
-    user_id: int = 1
-    fail: bool = False
-
-
-class SavedEvent(cqrs.DomainEvent, frozen=True):
-    user_id: int
-
-
-class SaveHandler(cqrs.RequestHandler[Save, Saved]):
-    def __init__(self, users: Users, session: Session, engine: Engine) -> None:
-        self.users = users
-        self.session = session
-        self.engine = engine
-        self._events: list[cqrs.IEvent] = []
-
-    @property
-    def events(self) -> list[cqrs.IEvent]:
-        return self._events
-
-    async def handle(self, request: Save) -> Saved:
-        LOG.append(f"handle, session {self.session.number} open: {self.session.open}")
-        if request.fail:
-            msg = "constraint violated"
-            raise ValueError(msg)
-        self._events.append(SavedEvent(user_id=request.user_id))
-        return Saved(
-            name=self.users.name(request.user_id),
-            session=self.session.number,
-            was_open=self.session.open,
-            same_session=_users_session(self.users) is self.session,
-        )
-
-
-def _users_session(users: Users) -> Session:
-    assert isinstance(users, SqlUsers)
-    return users.session
-
-
-class SavedEventHandler(cqrs.EventHandler[SavedEvent]):
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    async def handle(self, event: SavedEvent) -> None:
-        LOG.append(f"event, session {self.session.number} open: {self.session.open}")
-
-
-class Export(cqrs.Request[Saved]):
-    items: int
-    block_after_first: bool = False
-
-
-class ExportHandler(cqrs.StreamingRequestHandler[Export, Saved]):
-    def __init__(self, users: Users, session: Session) -> None:
-        self.users = users
-        self.session = session
-
-    def clear_events(self) -> None:
-        pass
-
-    async def handle(self, request: Export) -> AsyncIterator[Saved]:
-        for index in range(request.items):
-            if index and request.block_after_first:
-                await asyncio.Event().wait()  # parked until cancelled
-            LOG.append(f"item, session {self.session.number} open: {self.session.open}")
-            yield Saved(
-                name=self.users.name(index),
-                session=self.session.number,
-                was_open=self.session.open,
-                same_session=_users_session(self.users) is self.session,
-            )
 
 
 class Handlers(Provider):
@@ -169,6 +67,7 @@ class Handlers(Provider):
     save = provide(SaveHandler)
     saved = provide(SavedEventHandler)
     export = provide(ExportHandler)
+    meeting = provide(Meeting)
 
 
 class SyncSessions(Provider):
@@ -187,15 +86,6 @@ class AsyncSessions(Provider):
         LOG.append(f"open {session.number}")
         error = yield session
         _finish(session, error)
-
-
-def commands(mapper: cqrs.RequestMap) -> None:
-    mapper.bind(Save, SaveHandler)
-    mapper.bind(Export, ExportHandler)
-
-
-def events(mapper: cqrs.EventMap) -> None:
-    mapper.bind(SavedEvent, SavedEventHandler)
 
 
 @pytest.fixture(params=[SyncSessions, AsyncSessions], ids=["sync", "async"])
@@ -282,115 +172,10 @@ async def test_app_scoped_dependencies_are_shared_by_every_handler(
 # --- the request scope: one per handler, open while it runs -----------------------------
 
 
-async def test_the_session_is_open_while_the_handler_runs_and_finalized_after(
-    container: DishkaContainer, log: list[str]
-) -> None:
-    mediator = bootstrap.bootstrap(di_container=container, commands_mapper=commands)
-
-    saved = await mediator.send(Save())
-
-    assert saved == Saved(name="user 1", session=1, was_open=True, same_session=True)
-    assert log == ["open 1", "handle, session 1 open: True", "commit 1", "close 1"]
-
-
-async def test_the_session_is_handed_the_handlers_exception(
-    container: DishkaContainer, log: list[str]
-) -> None:
-    mediator = bootstrap.bootstrap(di_container=container, commands_mapper=commands)
-
-    with pytest.raises(ValueError, match="constraint violated"):
-        await mediator.send(Save(fail=True))
-
-    assert log == ["open 1", "handle, session 1 open: True", "rollback 1 ValueError", "close 1"]
-
-
-async def test_each_event_handler_gets_a_scope_of_its_own(
-    container: DishkaContainer, log: list[str]
-) -> None:
-    mediator = bootstrap.bootstrap(
-        di_container=container, commands_mapper=commands, domain_events_mapper=events
-    )
-
-    await mediator.send(Save())
-
-    assert log == [
-        "open 1",
-        "handle, session 1 open: True",
-        "commit 1",
-        "close 1",
-        "open 2",
-        "event, session 2 open: True",
-        "commit 2",
-        "close 2",
-    ]
-
-
-async def test_the_event_mediator_opens_a_scope_per_handler(
-    container: DishkaContainer, log: list[str]
-) -> None:
-    mediator = events_bootstrap.bootstrap(di_container=container, events_mapper=events)
-
-    await mediator.send(SavedEvent(user_id=1))
-    await mediator.send(SavedEvent(user_id=2))
-
-    assert log == [
-        "open 1",
-        "event, session 1 open: True",
-        "commit 1",
-        "close 1",
-        "open 2",
-        "event, session 2 open: True",
-        "commit 2",
-        "close 2",
-    ]
-
-
-async def test_a_stream_keeps_its_session_until_the_stream_ends(
-    container: DishkaContainer, log: list[str]
-) -> None:
-    mediator = bootstrap.bootstrap_streaming(di_container=container, commands_mapper=commands)
-
-    items = [item async for item in mediator.stream(Export(items=2))]
-
-    assert [item.same_session and item.was_open for item in items] == [True, True]
-    assert log == [
-        "open 1",
-        "item, session 1 open: True",
-        "item, session 1 open: True",
-        "commit 1",
-        "close 1",
-    ]
-
-
-async def test_a_stream_closed_early_finalizes_its_session_without_an_error(
-    container: DishkaContainer, log: list[str]
-) -> None:
-    mediator = bootstrap.bootstrap_streaming(di_container=container, commands_mapper=commands)
-    stream = mediator.stream(Export(items=10))
-
-    async for _ in stream:
-        break
-    await stream.aclose()
-
-    assert log == ["open 1", "item, session 1 open: True", "commit 1", "close 1"]
-
-
 async def test_a_cancelled_stream_hands_the_cancellation_to_its_session(
     container: DishkaContainer, log: list[str]
 ) -> None:
-    mediator = bootstrap.bootstrap_streaming(di_container=container, commands_mapper=commands)
-    first_item = asyncio.Event()
-
-    async def consume() -> None:
-        async for _ in mediator.stream(Export(items=10, block_after_first=True)):
-            first_item.set()
-
-    task = asyncio.ensure_future(consume())
-    await first_item.wait()
-    await asyncio.sleep(0)  # the consumer asks for the next item: the handler parks
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    await cancel_a_stream_after_its_first_item(container)
 
     assert log == [
         "open 1",
@@ -398,50 +183,6 @@ async def test_a_cancelled_stream_hands_the_cancellation_to_its_session(
         "rollback 1 CancelledError",
         "close 1",
     ]
-
-
-async def test_concurrent_sends_get_separate_scopes(
-    dishka_container: AsyncContainer, log: list[str]
-) -> None:
-    inside: list[int] = []
-    both_inside = asyncio.Event()
-
-    class Meeting(cqrs.RequestHandler[Save, Saved]):
-        def __init__(self, session: Session) -> None:
-            self.session = session
-
-        async def handle(self, request: Save) -> Saved:
-            inside.append(self.session.number)
-            if len(inside) == 2:
-                both_inside.set()
-            await both_inside.wait()  # both handlers are running, their sessions open
-            return Saved(name="", session=self.session.number, was_open=True, same_session=True)
-
-    class Meetings(Provider):
-        meeting = provide(Meeting, scope=Scope.REQUEST)
-
-    container = make_async_container(Handlers(), SyncSessions(), Meetings())
-
-    def mapper(mapper: cqrs.RequestMap) -> None:
-        mapper.bind(Save, Meeting)
-
-    mediator = bootstrap.bootstrap(di_container=DishkaContainer(container), commands_mapper=mapper)
-
-    first, second = await asyncio.gather(mediator.send(Save()), mediator.send(Save()))
-    await container.close()
-
-    assert {first.session, second.session} == {1, 2}
-    assert log[:2] == ["open 1", "open 2"]
-    assert sorted(log[2:]) == ["close 1", "close 2", "commit 1", "commit 2"]
-
-
-async def test_plain_resolve_closes_the_scope_before_returning(
-    container: DishkaContainer, log: list[str]
-) -> None:
-    handler = await container.resolve(SaveHandler)
-
-    assert log == ["open 1", "commit 1", "close 1"]
-    assert handler.session.open is False
 
 
 class Step:
