@@ -383,6 +383,10 @@ async def test_nats_core_through_the_mediator(
             placed = await mediator_over(FastStreamMessageBroker(nats_broker)).send(
                 PlaceOrders(topic=unique)
             )
+            # Core NATS publishes are buffered by the client: a PING/PONG round trip on
+            # the publishing connection means the server has routed the message (and
+            # shows a broken connection as an error here, not as a silent timeout).
+            await nats_broker.connection.flush(timeout=10)
             msg = await received
         finally:
             await subscription.unsubscribe()
