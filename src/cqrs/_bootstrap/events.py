@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 
 from cqrs._bootstrap._common import (
@@ -17,6 +16,7 @@ from cqrs._bootstrap._common import (
     wrap_container,
 )
 from cqrs._dispatch.companion import Companions
+from cqrs._dispatch.emitter import INBOX_WANTED
 from cqrs._dispatch.processor import DEFAULT_MAX_FOLLOW_UP_DEPTH
 from cqrs._errors import InvalidConfigurationError
 from cqrs._interfaces.container import Resolver
@@ -45,7 +45,7 @@ def setup_mediator(
         build_event_map(events_mapper),
         container,
         build_middleware_chain(middlewares),
-        inbox=_checked(inbox),
+        inbox=inbox,
         max_follow_up_depth=max_follow_up_depth,
     )
 
@@ -87,15 +87,7 @@ def bootstrap(
                 )
                 raise InvalidConfigurationError(msg)
         # The inbox alone first: an error then names it, not a handler paired with it.
-        companions = Companions(inbox)
+        companions = Companions(inbox, wanted=INBOX_WANTED)
         handler_types += [inbox, *(companions.pair_type(b) for b in handler_types)]
     prepare_handlers(container, handler_types)
     return mediator
-
-
-def _checked(inbox: type[InboxWriter] | None) -> type[InboxWriter] | None:
-    given: object = inbox  # checked for code that is not type-checked
-    if given is not None and not inspect.isclass(given):
-        msg = f"inbox= takes the class the container builds for each handler, not {given!r}"
-        raise InvalidConfigurationError(msg)
-    return inbox

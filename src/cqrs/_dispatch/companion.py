@@ -7,10 +7,12 @@ inbox record) commit or roll back with the handler's.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Generic
 
 from typing_extensions import TypeVar
 
+from cqrs._errors import InvalidConfigurationError
 from cqrs._interfaces.container import Release, Resolver, ScopedResolver
 
 __all__ = ("Companions", "Paired")
@@ -32,7 +34,11 @@ class Companions(Generic[_CompanionT]):
 
     __slots__ = ("_companion_type", "_pairs")
 
-    def __init__(self, companion_type: type[_CompanionT]) -> None:
+    def __init__(self, companion_type: type[_CompanionT], *, wanted: str = "a class") -> None:
+        given: Any = companion_type  # checked for code that is not type-checked
+        if not inspect.isclass(given):
+            msg = f"{wanted}, not {given!r}"
+            raise InvalidConfigurationError(msg)
         self._companion_type = companion_type
         self._pairs: dict[type[Any], type[Paired[_CompanionT]]] = {}
 

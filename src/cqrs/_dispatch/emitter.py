@@ -35,6 +35,8 @@ __all__ = (
 
 logger = logging.getLogger("cqrs")
 
+INBOX_WANTED = "inbox= takes the class the container builds for each handler"
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class EventHandlingFailure:
@@ -144,7 +146,7 @@ class EventEmitter:
         inbox: type[InboxWriter] | None = None,
     ) -> None:
         self._event_map = event_map
-        self._inbox = None if inbox is None else Companions(inbox)
+        self._inbox = None if inbox is None else Companions(inbox, wanted=INBOX_WANTED)
         self._publish_notifications = not handle_notification_events
         self._container = container
         self._scoped = container if isinstance(container, ScopedResolver) else None

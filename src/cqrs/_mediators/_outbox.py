@@ -8,7 +8,6 @@ commits, before the scope closes. Domain events are processed in-process as usua
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,14 +28,13 @@ class TransactionalOutbox(Companions[OutboxWriter]):
     __slots__ = ()
 
     def __init__(self, outbox_type: type[OutboxWriter]) -> None:
-        given: Any = outbox_type  # checked for code that is not type-checked
-        if not inspect.isclass(given):
-            msg = (
-                f"outbox= takes the class the container builds for each request "
-                f"(e.g. SqlAlchemyOutboxedEventRepository), not {outbox_type!r}"
-            )
-            raise InvalidConfigurationError(msg)
-        super().__init__(outbox_type)
+        super().__init__(
+            outbox_type,
+            wanted=(
+                "outbox= takes the class the container builds for each request "
+                "(e.g. SqlAlchemyOutboxedEventRepository)"
+            ),
+        )
 
     async def store(self, outbox: OutboxWriter, events: Sequence[IEvent]) -> list[IEvent]:
         """Stage the notification events among `events`, commit; return the other events."""
