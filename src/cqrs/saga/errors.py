@@ -1,0 +1,46 @@
+"""The errors sagas raise."""
+
+from __future__ import annotations
+
+import uuid
+
+from cqrs.exceptions import CQRSError
+
+__all__ = (
+    "SagaConcurrencyError",
+    "SagaDoesNotExist",
+    "SagaRecoveredError",
+    "SagaStepTypeError",
+    "SagaTimeoutError",
+)
+
+
+class SagaDoesNotExist(CQRSError, LookupError):  # noqa: N818 - python-cqrs name
+    """No saga is bound to the context's class."""
+
+
+class SagaConcurrencyError(CQRSError):
+    """Another writer changed the saga's state, or took over its lease."""
+
+
+class SagaStepTypeError(CQRSError, TypeError):
+    """A saga's steps are not step classes for its context."""
+
+
+class SagaTimeoutError(CQRSError, TimeoutError):
+    """A step or the whole saga ran past its deadline (the saga is compensated)."""
+
+
+class SagaRecoveredError(CQRSError, RuntimeError):
+    """A saga found compensating or failed was compensated; it never runs forward again.
+
+    A `RuntimeError` whose text says "recovered in <status> state", as python-cqrs raises.
+    """
+
+    def __init__(self, saga_id: uuid.UUID, status: str) -> None:
+        super().__init__(
+            f"Saga {saga_id} was recovered in {status} state and compensation was "
+            "completed. Forward execution is not allowed.",
+        )
+        self.saga_id = saga_id
+        self.status = status

@@ -1,0 +1,543 @@
+"""`SagaTransaction`: runs a saga's steps, checkpoints them, compensates on failure."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import inspect
+import logging
+import os
+import socket
+import typing
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from types import TracebackType
+from typing import Any, Generic, Protocol
+
+from cqrs.container.protocol import Resolver
+from cqrs.events import IEvent
+from cqrs.saga._specs import StepSpec, generic_args
+from cqrs.saga.errors import SagaConcurrencyError, SagaRecoveredError, SagaTimeoutError
+from cqrs.saga.models import ContextT
+from cqrs.saga.step import SagaStepHandler, SagaStepResult, StepRun, current_step_var
+from cqrs.saga.storage.enums import SagaStatus, SagaStepStatus
+from cqrs.saga.storage.models import SagaLogEntry
+from cqrs.saga.storage.protocol import ISagaStorage, LogWrite
+
+__all__ = ("DEFAULT_LEASE_SECONDS", "EmitEvents", "SagaTransaction", "new_owner")
+
+logger = logging.getLogger("cqrs.saga")
+
+DEFAULT_LEASE_SECONDS = 30.0
+
+EmitEvents = Callable[[Sequence[IEvent], object], Awaitable[None]]
+"""Processes a step's events (the mediator's event pipeline); gets the step instance."""
+
+
+def new_owner() -> str:
+    """A lease owner name unique to this runner: host, process and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+class _SagaLike(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def step_specs(self) -> tuple[StepSpec, ...]: ...
+
+    @property
+    def run_timeout(self) -> float | None: ...
+
+
+@dataclasses.dataclass
+class _Completed:
+    """A step whose `act` completed: what compensation needs."""
+
+    step_id: str
+    handler: type[SagaStepHandler[Any, Any]]
+    instance: SagaStepHandler[Any, Any] | None
+    response: object
+
+
+_TAKES_RESPONSE: dict[type[Any], bool] = {}
+
+
+def _compensate_takes_response(handler: type[Any]) -> bool:
+    known = _TAKES_RESPONSE.get(handler)
+    if known is None:
+        parameters = inspect.signature(handler.compensate).parameters
+        known = _TAKES_RESPONSE[handler] = "response" in parameters
+    return known
+
+
+def _rebuild_response(handler: type[Any], data: dict[str, Any] | None) -> object:
+    """What a step's `act` returned, from the result stored in the log."""
+    if data is None:
+        return None
+    args = generic_args(handler, SagaStepHandler)
+    response_type = args[1] if args and len(args) > 1 else None
+    from_dict = getattr(response_type, "from_dict", None)
+    if from_dict is None:
+        return None
+    try:
+        return from_dict(**data)
+    except Exception:  # a changed response class: compensation gets None, and says why
+        logger.warning(
+            "could not rebuild %s's stored response for its compensation",
+            handler.__qualname__,
+            exc_info=True,
+        )
+        return None
+
+
+def _dump_response(response: object) -> dict[str, Any] | None:
+    to_dict = getattr(response, "to_dict", None)
+    if to_dict is None:
+        return None
+    data: dict[str, Any] = to_dict()
+    return data
+
+
+class _History:
+    """What a saga's log says about its steps."""
+
+    def __init__(self, entries: Sequence[SagaLogEntry]) -> None:
+        self.acted: dict[str, SagaLogEntry] = {}
+        self.compensated: set[str] = set()
+        self.attempts: dict[str, int] = {}
+        for entry in entries:
+            if entry.action == "act":
+                if _status(entry) is SagaStepStatus.STARTED:
+                    self.attempts[entry.step_name] = self.attempts.get(entry.step_name, 0) + 1
+                elif _status(entry) is SagaStepStatus.COMPLETED:
+                    self.acted[entry.step_name] = entry
+            elif _status(entry) is SagaStepStatus.COMPLETED:
+                self.compensated.add(entry.step_name)
+
+
+def _status(entry: SagaLogEntry) -> SagaStepStatus:
+    return SagaStepStatus(entry.status)
+
+
+class SagaTransaction(Generic[ContextT]):
+    """One run of a saga over a context: `async with` it, then `async for` its results.
+
+    Each step's `act` is logged STARTED, run (with its retries and timeout), and on
+    success its context and result are checkpointed (logged COMPLETED) before the
+    step's result is yielded. When a step fails, the steps completed so far are
+    compensated in reverse order (each with `compensation_retry_count` attempts,
+    waiting `compensation_retry_delay * compensation_retry_backoff**n` in between),
+    the saga is marked FAILED, and the step's error is raised. A compensation that
+    fails every attempt is logged and stored as FAILED, and added as a note to the
+    raised error.
+
+    A saga id that already exists is resumed: a COMPLETED saga yields nothing; a
+    running one skips its completed steps; a compensating or failed one finishes
+    its compensation and raises `SagaRecoveredError` (a `RuntimeError`).
+
+    The runner holds the saga's lease (`owner`) while it runs, renewing it every
+    third of `lease_seconds`; if another runner holds it, `SagaConcurrencyError` is
+    raised before any step runs. Stopping early (`break`) leaves the saga RUNNING
+    and releases the lease, so recovery can finish it.
+    """
+
+    def __init__(
+        self,
+        saga: _SagaLike,
+        context: ContextT,
+        container: Resolver,
+        storage: ISagaStorage,
+        saga_id: uuid.UUID | None = None,
+        compensation_retry_count: int = 3,
+        compensation_retry_delay: float = 1.0,
+        compensation_retry_backoff: float = 2.0,
+        *,
+        owner: str | None = None,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        emit_events: EmitEvents | None = None,
+    ) -> None:
+        if compensation_retry_count < 1:
+            msg = f"compensation_retry_count must be at least 1, got {compensation_retry_count}"
+            raise ValueError(msg)
+        self._saga = saga
+        self._context = context
+        self._container = container
+        self._storage = storage
+        self._saga_id = saga_id if saga_id is not None else uuid.uuid4()
+        self._retry_count = compensation_retry_count
+        self._retry_delay = compensation_retry_delay
+        self._retry_backoff = compensation_retry_backoff
+        self._owner = owner if owner is not None else new_owner()
+        self._lease_seconds = lease_seconds
+        self._emit_events = emit_events
+        self._completed: list[_Completed] = []
+        self._compensated_ids: set[str] = set()
+        self._compensated = False
+        self._holding = False
+        self._deadline: float | None = None
+
+    @property
+    def saga_id(self) -> uuid.UUID:
+        return self._saga_id
+
+    @property
+    def context(self) -> ContextT:
+        return self._context
+
+    @property
+    def completed_steps(self) -> list[str]:
+        """Ids of the steps whose `act` completed, in order."""
+        return [done.step_id for done in self._completed]
+
+    async def __aenter__(self) -> SagaTransaction[ContextT]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if (
+            isinstance(exc, Exception)
+            and not isinstance(exc, SagaConcurrencyError)
+            and not self._compensated
+            and self._holding
+        ):
+            # The caller's loop body failed between two steps: undo what ran.
+            await self._compensate(exc)
+        await self._release()
+
+    def __aiter__(self) -> AsyncIterator[SagaStepResult[ContextT, Any]]:
+        return self._run()
+
+    # -- the run ---------------------------------------------------------------------
+
+    async def _run(self) -> AsyncGenerator[SagaStepResult[ContextT, Any], None]:
+        if self._saga.run_timeout is not None:
+            self._deadline = asyncio.get_running_loop().time() + self._saga.run_timeout
+        history = await self._start()
+        if history is None:
+            return
+        heartbeat = asyncio.ensure_future(self._heartbeat())
+        try:
+            for spec in self._saga.step_specs:
+                done = next((i for i in spec.ids() if i in history.acted), None)
+                if done is not None:
+                    self._completed.append(self._from_log(spec, done, history.acted[done]))
+                    continue
+                try:
+                    result = await self._run_step(spec, history)
+                except GeneratorExit:
+                    raise
+                except Exception as error:
+                    if not isinstance(error, SagaConcurrencyError):
+                        await self._compensate(error)
+                    raise
+                yield result
+            await self._checkpoint(context=self._context.to_dict(), status=SagaStatus.COMPLETED)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            await self._release()
+
+    async def _start(self) -> _History | None:
+        """Create the saga, or load it to resume; take its lease. None: nothing to run."""
+        storage = self._storage
+        try:
+            state = await storage.load_saga(self._saga_id)
+        except ValueError:
+            state = None
+        if state is None:
+            await storage.create_saga(self._saga_id, self._saga.name, self._context.to_dict())
+            self._take_lease(
+                await storage.acquire_lease(self._saga_id, self._owner, self._lease_seconds)
+            )
+            await self._checkpoint(status=SagaStatus.RUNNING)
+            return _History(())
+        if state.status is SagaStatus.COMPLETED:
+            logger.info("saga %s is already completed", self._saga_id)
+            return None
+        self._take_lease(
+            await storage.acquire_lease(self._saga_id, self._owner, self._lease_seconds)
+        )
+        history = _History(await storage.get_step_history(self._saga_id))
+        if state.status in (SagaStatus.COMPENSATING, SagaStatus.FAILED):
+            for spec in self._saga.step_specs:
+                done = next((i for i in spec.ids() if i in history.acted), None)
+                if done is not None:
+                    self._completed.append(self._from_log(spec, done, history.acted[done]))
+            self._compensated_ids = set(history.compensated)
+            await self._compensate(None)
+            raise SagaRecoveredError(self._saga_id, state.status.value)
+        if state.status is SagaStatus.PENDING:
+            await self._checkpoint(status=SagaStatus.RUNNING)
+        return history
+
+    def _take_lease(self, taken: bool) -> None:  # noqa: FBT001 - the storage's answer
+        if not taken:
+            msg = f"saga {self._saga_id} is being run by another runner (its lease is held)"
+            raise SagaConcurrencyError(msg)
+        self._holding = True
+
+    def _from_log(self, spec: StepSpec, step_id: str, entry: SagaLogEntry) -> _Completed:
+        handler = spec.handler
+        if spec.fallback is not None and step_id == spec.fallback.step_id:
+            handler = spec.fallback.handler
+        return _Completed(step_id, handler, None, _rebuild_response(handler, entry.result))
+
+    async def _heartbeat(self) -> None:
+        interval = self._lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._storage.checkpoint(
+                    self._saga_id,
+                    owner=self._owner,
+                    lease_seconds=self._lease_seconds,
+                )
+            except SagaConcurrencyError:
+                logger.error("saga %s: lost its lease to another runner", self._saga_id)  # noqa: TRY400 - expected
+                return
+            except Exception:
+                logger.warning("saga %s: could not renew its lease", self._saga_id, exc_info=True)
+
+    async def _checkpoint(
+        self,
+        *,
+        context: dict[str, Any] | None = None,
+        status: SagaStatus | None = None,
+        log: LogWrite | None = None,
+    ) -> None:
+        await self._storage.checkpoint(
+            self._saga_id,
+            owner=self._owner,
+            lease_seconds=self._lease_seconds,
+            context=context,
+            status=status,
+            log=log,
+        )
+
+    async def _release(self) -> None:
+        if not self._holding:
+            return
+        self._holding = False
+        try:
+            await self._storage.release_lease(self._saga_id, self._owner)
+        except Exception:  # the lease expires on its own
+            logger.warning("saga %s: could not release its lease", self._saga_id, exc_info=True)
+
+    # -- steps -----------------------------------------------------------------------
+
+    async def _run_step(self, spec: StepSpec, history: _History) -> SagaStepResult[ContextT, Any]:
+        if spec.fallback is None or spec.entry is None:
+            instance, result = await self._act(spec, history)
+        else:
+            snapshot = self._context.to_dict()
+            breaker = spec.entry.circuit_breaker
+            try:
+                instance, result = await self._act(spec, history, breaker=breaker)
+            except Exception as error:
+                if not spec.entry.should_fall_back(error):
+                    raise
+                logger.warning(
+                    "saga %s: step %s failed (%r), running its fallback %s",
+                    self._saga_id,
+                    spec.step_id,
+                    error,
+                    spec.fallback.step_id,
+                )
+                self._restore(snapshot)
+                spec = spec.fallback
+                instance, result = await self._act(spec, history)
+        if self._emit_events is not None:
+            events = _events_of(instance)
+            if events:
+                await self._emit_events(events, instance)
+        return dataclasses.replace(result, saga_id=self._saga_id, step_id=spec.step_id)
+
+    def _restore(self, snapshot: dict[str, Any]) -> None:
+        restored = type(self._context).from_dict(snapshot)
+        for field in dataclasses.fields(self._context):
+            setattr(self._context, field.name, getattr(restored, field.name))
+
+    async def _act(
+        self,
+        spec: StepSpec,
+        history: _History,
+        *,
+        breaker: Any = None,  # noqa: ANN401 - an ICircuitBreaker; checked by Fallback's type
+    ) -> tuple[SagaStepHandler[Any, Any], SagaStepResult[ContextT, Any]]:
+        handler = spec.handler
+        retry = handler.retry
+        attempts = retry.attempts if retry is not None else 1
+        instance = await self._container.resolve(handler)
+        for attempt_in_run in range(1, attempts + 1):
+            attempt = history.attempts.get(spec.step_id, 0) + 1
+            history.attempts[spec.step_id] = attempt
+            await self._checkpoint(
+                log=LogWrite(spec.step_id, "act", SagaStepStatus.STARTED, f"attempt {attempt}"),
+            )
+            token = current_step_var.set(StepRun(self._saga_id, spec.step_id, attempt, "act"))
+            try:
+                result = await self._call_act(instance, handler, breaker)
+            except Exception as error:
+                await self._checkpoint(
+                    log=LogWrite(spec.step_id, "act", SagaStepStatus.FAILED, _describe(error)),
+                )
+                if retry is None or attempt_in_run >= attempts or not retry.retries(error):
+                    raise
+                if isinstance(error, SagaTimeoutError) and self._saga_deadline_passed():
+                    raise
+                delay = retry.wait(attempt_in_run)
+                logger.warning(
+                    "saga %s: step %s attempt %d failed (%r); retrying in %.2fs",
+                    self._saga_id,
+                    spec.step_id,
+                    attempt,
+                    error,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                continue
+            finally:
+                current_step_var.reset(token)
+            if not isinstance(result, SagaStepResult):
+                msg = (
+                    f"{handler.__qualname__}.act returned {type(result).__qualname__}, "
+                    "not a SagaStepResult (return self._generate_step_result(response))"
+                )
+                await self._checkpoint(
+                    log=LogWrite(spec.step_id, "act", SagaStepStatus.FAILED, msg),
+                )
+                raise TypeError(msg)
+            step_result = typing.cast("SagaStepResult[ContextT, Any]", result)
+            await self._checkpoint(
+                context=self._context.to_dict(),
+                log=LogWrite(
+                    spec.step_id,
+                    "act",
+                    SagaStepStatus.COMPLETED,
+                    result=_dump_response(step_result.response),
+                ),
+            )
+            self._completed.append(
+                _Completed(spec.step_id, handler, instance, step_result.response),
+            )
+            return instance, step_result
+        msg = "unreachable: the last attempt returns or raises"  # pragma: no cover
+        raise AssertionError(msg)  # pragma: no cover
+
+    def _saga_deadline_passed(self) -> bool:
+        return self._deadline is not None and asyncio.get_running_loop().time() >= self._deadline
+
+    async def _call_act(
+        self,
+        instance: SagaStepHandler[Any, Any],
+        handler: type[SagaStepHandler[Any, Any]],
+        breaker: Any,  # noqa: ANN401 - see _act
+    ) -> object:
+        timeout = handler.timeout
+        if self._deadline is not None:
+            remaining = self._deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                msg = f"saga {self._saga_id} ran past its timeout before {handler.__qualname__}"
+                raise SagaTimeoutError(msg)
+            timeout = remaining if timeout is None else min(timeout, remaining)
+        call: Awaitable[object] = (
+            instance.act(self._context)
+            if breaker is None
+            else breaker.call(handler, instance.act, self._context)
+        )
+        if timeout is None:
+            return await call
+        try:
+            return await asyncio.wait_for(call, timeout)
+        except asyncio.TimeoutError:
+            msg = f"{handler.__qualname__}.act took longer than {timeout:.3g}s"
+            raise SagaTimeoutError(msg) from None
+
+    # -- compensation -----------------------------------------------------------------
+
+    async def _compensate(self, error: BaseException | None) -> None:
+        self._compensated = True
+        await self._checkpoint(status=SagaStatus.COMPENSATING)
+        failures: list[tuple[str, Exception]] = []
+        for done in reversed(self._completed):
+            if done.step_id in self._compensated_ids:
+                continue
+            failure = await self._compensate_step(done)
+            if failure is None:
+                self._compensated_ids.add(done.step_id)
+            else:
+                failures.append((done.step_id, failure))
+        await self._checkpoint(status=SagaStatus.FAILED)
+        for step_id, failure in failures:
+            logger.error(
+                "saga %s: compensation of step %s failed %d times; the last error: %r",
+                self._saga_id,
+                step_id,
+                self._retry_count,
+                failure,
+                exc_info=failure,
+            )
+            if error is not None and hasattr(error, "add_note"):
+                error.add_note(f"compensation of step {step_id} failed: {failure!r}")
+
+    async def _compensate_step(self, done: _Completed) -> Exception | None:
+        await self._checkpoint(
+            log=LogWrite(done.step_id, "compensate", SagaStepStatus.STARTED),
+        )
+        last: Exception | None = None
+        for attempt in range(1, self._retry_count + 1):
+            token = current_step_var.set(
+                StepRun(self._saga_id, done.step_id, attempt, "compensate")
+            )
+            try:
+                instance = done.instance
+                if instance is None:
+                    instance = done.instance = await self._container.resolve(done.handler)
+                if _compensate_takes_response(done.handler):
+                    await instance.compensate(self._context, response=done.response)  # type: ignore[call-arg]  # checked just above
+                else:
+                    await instance.compensate(self._context)
+            except Exception as failure:  # noqa: BLE001 - every failure is retried, then reported
+                last = failure
+                logger.warning(
+                    "saga %s: compensation of step %s, attempt %d of %d, failed: %r",
+                    self._saga_id,
+                    done.step_id,
+                    attempt,
+                    self._retry_count,
+                    failure,
+                )
+                if attempt < self._retry_count:
+                    await asyncio.sleep(self._retry_delay * self._retry_backoff ** (attempt - 1))
+                continue
+            finally:
+                current_step_var.reset(token)
+            await self._checkpoint(
+                context=self._context.to_dict(),
+                log=LogWrite(done.step_id, "compensate", SagaStepStatus.COMPLETED),
+            )
+            return None
+        await self._checkpoint(
+            log=LogWrite(done.step_id, "compensate", SagaStepStatus.FAILED, _describe(last)),
+        )
+        return last
+
+
+def _describe(error: BaseException | None) -> str:
+    return "" if error is None else f"{type(error).__qualname__}: {error}"
+
+
+def _events_of(instance: object) -> Sequence[IEvent]:
+    try:
+        events: Sequence[IEvent] = getattr(instance, "events", ())
+        return tuple(events)
+    except Exception:  # a broken `events` property must not undo a completed step
+        logger.exception("could not read the events of %s", type(instance).__qualname__)
+        return ()
