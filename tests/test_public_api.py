@@ -381,6 +381,7 @@ EXTRA_MODULES = frozenset(
         "cqrs.outbox.sqlalchemy",
         "cqrs.inbox.sqlalchemy",
         "cqrs.outbox.notify",
+        "cqrs.saga.storage.sqlalchemy",
         *(
             f"cqrs.{package}.{name}"
             for package in ("adapters", "container")

@@ -81,12 +81,18 @@ __all__ = (
     "RequestMap",
     "RequestMediator",
     "Response",
+    "Saga",
+    "SagaMap",
+    "SagaMediator",
+    "SagaMermaid",
+    "SagaStepHandler",
+    "SagaStepResult",
     "StreamingRequestHandler",
     "StreamingRequestMediator",
 )
 
-# The codecs are loaded on first use (PEP 562): a plain send never needs them, and
-# `import cqrs` stays near its dependencies' own import time.
+# The codecs and sagas are loaded on first use (PEP 562): a plain send never needs
+# them, and `import cqrs` stays near its dependencies' own import time.
 _LAZY = {
     "DeserializeProtobufError": "cqrs._adapters.codecs",
     "EventCodec": "cqrs._adapters.codecs",
@@ -94,6 +100,13 @@ _LAZY = {
     "JsonEventSerializer": "cqrs._adapters.codecs",
     "ProtobufDeserializer": "cqrs._adapters.protobuf_codecs",
     "ProtobufEventSerializer": "cqrs._adapters.protobuf_codecs",
+    # Sagas are a package of their own, loaded when first named.
+    "Saga": "cqrs.saga.saga",
+    "SagaMap": "cqrs.saga.map",
+    "SagaMediator": "cqrs.saga.mediator",
+    "SagaMermaid": "cqrs.saga.mermaid",
+    "SagaStepHandler": "cqrs.saga.step",
+    "SagaStepResult": "cqrs.saga.step",
 }
 
 if TYPE_CHECKING:
@@ -104,6 +117,11 @@ if TYPE_CHECKING:
         JsonEventSerializer,
     )
     from cqrs._adapters.protobuf_codecs import ProtobufDeserializer, ProtobufEventSerializer
+    from cqrs.saga.map import SagaMap
+    from cqrs.saga.mediator import SagaMediator
+    from cqrs.saga.mermaid import SagaMermaid
+    from cqrs.saga.saga import Saga
+    from cqrs.saga.step import SagaStepHandler, SagaStepResult
 
 
 def __getattr__(name: str) -> object:

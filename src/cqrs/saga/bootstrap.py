@@ -18,9 +18,10 @@ from cqrs.saga.mediator import SagaMediator
 from cqrs.saga.storage.protocol import ISagaStorage
 from cqrs.saga.transaction import DEFAULT_LEASE_SECONDS
 
-__all__ = ("bootstrap", "setup_saga_mediator")
+__all__ = ("SagasMapper", "bootstrap", "setup_saga_mediator")
 
 SagasMapper = Callable[[SagaMap], None]
+"""A function that binds context types to sagas."""
 
 
 def setup_saga_mediator(

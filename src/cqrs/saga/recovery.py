@@ -19,11 +19,9 @@ from cqrs.saga.storage.enums import SagaStatus
 from cqrs.saga.storage.protocol import ISagaStorage
 from cqrs.saga.transaction import DEFAULT_LEASE_SECONDS, EmitEvents, new_owner
 
-__all__ = ("RecoveryReport", "SagaRecoveryWorker", "recover_saga")
+__all__ = ("OnExhausted", "RecoveryReport", "SagaRecoveryWorker", "recover_saga")
 
-logger = logging.getLogger("cqrs.saga")
-
-ContextBuilder = Callable[[dict[str, Any]], ContextT]
+_logger = logging.getLogger("cqrs.saga")
 
 
 def _build_context(
@@ -87,16 +85,16 @@ async def recover_saga(
     try:
         async with transaction:
             async for result in transaction:
-                logger.info("saga %s: recovered step %s", saga_id, result.step_id)
+                _logger.info("saga %s: recovered step %s", saga_id, result.step_id)
     except (SagaRecoveredError, SagaConcurrencyError):
         raise
     except Exception:
-        logger.exception("saga %s: recovery failed", saga_id)
+        _logger.exception("saga %s: recovery failed", saga_id)
         if count_attempt:
             try:
                 await storage.increment_recovery_attempts(saga_id)
             except Exception:  # the recovery's own error is the one to raise
-                logger.warning("saga %s: could not count the attempt", saga_id, exc_info=True)
+                _logger.warning("saga %s: could not count the attempt", saga_id, exc_info=True)
         raise
 
 
@@ -115,6 +113,7 @@ class RecoveryReport:
 
 
 OnExhausted = Callable[[uuid.UUID], "Awaitable[None] | None"]
+"""Called with the id of each saga that used up its recovery attempts."""
 
 
 class SagaRecoveryWorker:
@@ -192,7 +191,7 @@ class SagaRecoveryWorker:
                 saga_name=name,
             )
             for saga_id in exhausted:
-                logger.error(
+                _logger.error(
                     "saga %s (%s) was not recovered in %d attempts; marked failed",
                     saga_id,
                     name,
@@ -223,7 +222,7 @@ class SagaRecoveryWorker:
             if inspect.isawaitable(outcome):
                 await outcome
         except Exception:
-            logger.exception("on_exhausted failed for saga %s", saga_id)
+            _logger.exception("on_exhausted failed for saga %s", saga_id)
 
     async def _recover(self, saga_type: type[Saga[Any]], saga_id: uuid.UUID) -> str:
         context_type = saga_type.context_type()
@@ -249,7 +248,7 @@ class SagaRecoveryWorker:
             except SagaRecoveredError:
                 return "compensated"
             except SagaConcurrencyError:
-                logger.warning("saga %s: another runner took it over", saga_id)
+                _logger.warning("saga %s: another runner took it over", saga_id)
                 return "failed"
             except Exception:  # noqa: BLE001 - recover_saga logged it; the saga stays for the next pass or is compensated
                 return "failed"
@@ -264,7 +263,7 @@ class SagaRecoveryWorker:
             try:
                 report = await self.run_once()
             except Exception:
-                logger.exception(
+                _logger.exception(
                     "saga recovery pass failed; retrying in %.1fs", self._poll_interval
                 )
                 report = RecoveryReport()

@@ -27,7 +27,7 @@ from cqrs.saga.storage.protocol import ISagaStorage, LogWrite
 
 __all__ = ("DEFAULT_LEASE_SECONDS", "EmitEvents", "SagaTransaction", "new_owner")
 
-logger = logging.getLogger("cqrs.saga")
+_logger = logging.getLogger("cqrs.saga")
 
 DEFAULT_LEASE_SECONDS = 30.0
 
@@ -84,7 +84,7 @@ def _rebuild_response(handler: type[Any], data: dict[str, Any] | None) -> object
     try:
         return from_dict(**data)
     except Exception:  # a changed response class: compensation gets None, and says why
-        logger.warning(
+        _logger.warning(
             "could not rebuild %s's stored response for its compensation",
             handler.__qualname__,
             exc_info=True,
@@ -259,7 +259,7 @@ class SagaTransaction(Generic[ContextT]):
             await self._checkpoint(status=SagaStatus.RUNNING)
             return _History(())
         if state.status is SagaStatus.COMPLETED:
-            logger.info("saga %s is already completed", self._saga_id)
+            _logger.info("saga %s is already completed", self._saga_id)
             return None
         self._take_lease(
             await storage.acquire_lease(self._saga_id, self._owner, self._lease_seconds)
@@ -300,10 +300,10 @@ class SagaTransaction(Generic[ContextT]):
                     lease_seconds=self._lease_seconds,
                 )
             except SagaConcurrencyError:
-                logger.error("saga %s: lost its lease to another runner", self._saga_id)  # noqa: TRY400 - expected
+                _logger.error("saga %s: lost its lease to another runner", self._saga_id)  # noqa: TRY400 - expected
                 return
             except Exception:
-                logger.warning("saga %s: could not renew its lease", self._saga_id, exc_info=True)
+                _logger.warning("saga %s: could not renew its lease", self._saga_id, exc_info=True)
 
     async def _checkpoint(
         self,
@@ -328,7 +328,7 @@ class SagaTransaction(Generic[ContextT]):
         try:
             await self._storage.release_lease(self._saga_id, self._owner)
         except Exception:  # the lease expires on its own
-            logger.warning("saga %s: could not release its lease", self._saga_id, exc_info=True)
+            _logger.warning("saga %s: could not release its lease", self._saga_id, exc_info=True)
 
     # -- steps -----------------------------------------------------------------------
 
@@ -343,7 +343,7 @@ class SagaTransaction(Generic[ContextT]):
             except Exception as error:
                 if not spec.entry.should_fall_back(error):
                     raise
-                logger.warning(
+                _logger.warning(
                     "saga %s: step %s failed (%r), running its fallback %s",
                     self._saga_id,
                     spec.step_id,
@@ -393,7 +393,7 @@ class SagaTransaction(Generic[ContextT]):
                 if isinstance(error, SagaTimeoutError) and self._saga_deadline_passed():
                     raise
                 delay = retry.wait(attempt_in_run)
-                logger.warning(
+                _logger.warning(
                     "saga %s: step %s attempt %d failed (%r); retrying in %.2fs",
                     self._saga_id,
                     spec.step_id,
@@ -476,7 +476,7 @@ class SagaTransaction(Generic[ContextT]):
                 failures.append((done.step_id, failure))
         await self._checkpoint(status=SagaStatus.FAILED)
         for step_id, failure in failures:
-            logger.error(
+            _logger.error(
                 "saga %s: compensation of step %s failed %d times; the last error: %r",
                 self._saga_id,
                 step_id,
@@ -506,7 +506,7 @@ class SagaTransaction(Generic[ContextT]):
                     await instance.compensate(self._context)
             except Exception as failure:  # noqa: BLE001 - every failure is retried, then reported
                 last = failure
-                logger.warning(
+                _logger.warning(
                     "saga %s: compensation of step %s, attempt %d of %d, failed: %r",
                     self._saga_id,
                     done.step_id,
@@ -539,5 +539,5 @@ def _events_of(instance: object) -> Sequence[IEvent]:
         events: Sequence[IEvent] = getattr(instance, "events", ())
         return tuple(events)
     except Exception:  # a broken `events` property must not undo a completed step
-        logger.exception("could not read the events of %s", type(instance).__qualname__)
+        _logger.exception("could not read the events of %s", type(instance).__qualname__)
         return ()
