@@ -71,3 +71,19 @@ def test_the_readme_shows_what_the_main_example_prints(
         assert sorted(printed[start : start + 2]) == sorted(shown_lines[start : start + 2])
         assert printed[start + 2] == shown_lines[start + 2]
     assert len(printed) == len(shown_lines)
+
+
+def test_the_saga_example_prints_what_its_docstring_promises() -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "saga_orders.py"
+    done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, str(example)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=example.parents[1],
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    promised = example.read_text().split("It prints:\n\n", 1)[1].split("\n\n", 1)[0]
+    assert done.stdout.splitlines() == [line.strip() for line in promised.splitlines()]

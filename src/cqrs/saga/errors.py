@@ -11,6 +11,7 @@ __all__ = (
     "SagaDoesNotExist",
     "SagaRecoveredError",
     "SagaStepTypeError",
+    "SagaStorageError",
     "SagaTimeoutError",
 )
 
@@ -21,6 +22,10 @@ class SagaDoesNotExist(CQRSError, LookupError):  # noqa: N818 - python-cqrs name
 
 class SagaConcurrencyError(CQRSError):
     """Another writer changed the saga's state, or took over its lease."""
+
+
+class SagaStorageError(CQRSError):
+    """The saga storage failed; the saga stays as last stored, for recovery to finish."""
 
 
 class SagaStepTypeError(CQRSError, TypeError):

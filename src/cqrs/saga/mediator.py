@@ -134,11 +134,17 @@ class SagaMediator:
             backoff,
             owner=self._owner,
             lease_seconds=self._lease_seconds,
-            emit_events=self._emit,
+            emit_events=self.emit_events,
         )
         async with transaction:
             async for result in transaction:
                 yield result
 
-    async def _emit(self, events: Sequence[IEvent], step: object) -> None:
+    async def emit_events(self, events: Sequence[IEvent], step: object) -> None:
+        """Process a step's events through this mediator's event pipeline.
+
+        What the mediator does after each step; pass it as `emit_events=` to
+        `recover_saga` or `SagaRecoveryWorker` so recovered steps' events are
+        processed the same way.
+        """
         await self._processor.emit_events(events, raised_by=step)

@@ -15,10 +15,17 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from types import TracebackType
 from typing import Any, Generic, Protocol
 
+from typing_extensions import TypeVar
+
 from cqrs.container.protocol import Resolver
 from cqrs.events import IEvent
 from cqrs.saga._specs import StepSpec, generic_args
-from cqrs.saga.errors import SagaConcurrencyError, SagaRecoveredError, SagaTimeoutError
+from cqrs.saga.errors import (
+    SagaConcurrencyError,
+    SagaRecoveredError,
+    SagaStorageError,
+    SagaTimeoutError,
+)
 from cqrs.saga.models import ContextT
 from cqrs.saga.step import SagaStepHandler, SagaStepResult, StepRun, current_step_var
 from cqrs.saga.storage.enums import SagaStatus, SagaStepStatus
@@ -30,6 +37,8 @@ __all__ = ("DEFAULT_LEASE_SECONDS", "EmitEvents", "SagaTransaction", "new_owner"
 _logger = logging.getLogger("cqrs.saga")
 
 DEFAULT_LEASE_SECONDS = 30.0
+
+_T = TypeVar("_T")
 
 EmitEvents = Callable[[Sequence[IEvent], object], Awaitable[None]]
 """Processes a step's events (the mediator's event pipeline); gets the step instance."""
@@ -133,6 +142,10 @@ class SagaTransaction(Generic[ContextT]):
     fails every attempt is logged and stored as FAILED, and added as a note to the
     raised error.
 
+    When the storage fails, `SagaStorageError` is raised at once, nothing is
+    compensated (nothing more could be recorded), and the saga stays as last
+    stored: once its lease expires, recovery finishes it.
+
     A saga id that already exists is resumed: a COMPLETED saga yields nothing; a
     running one skips its completed steps; a compensating or failed one finishes
     its compensation and raises `SagaRecoveredError` (a `RuntimeError`).
@@ -202,7 +215,7 @@ class SagaTransaction(Generic[ContextT]):
     ) -> None:
         if (
             isinstance(exc, Exception)
-            and not isinstance(exc, SagaConcurrencyError)
+            and not isinstance(exc, (SagaConcurrencyError, SagaStorageError))
             and not self._compensated
             and self._holding
         ):
@@ -232,9 +245,12 @@ class SagaTransaction(Generic[ContextT]):
                     result = await self._run_step(spec, history)
                 except GeneratorExit:
                     raise
+                except (SagaConcurrencyError, SagaStorageError):
+                    # Nothing more can be recorded (or another runner owns the saga):
+                    # it stays as stored, for recovery to finish once the lease expires.
+                    raise
                 except Exception as error:
-                    if not isinstance(error, SagaConcurrencyError):
-                        await self._compensate(error)
+                    await self._compensate(error)
                     raise
                 yield result
             await self._checkpoint(context=self._context.to_dict(), status=SagaStatus.COMPLETED)
@@ -246,25 +262,24 @@ class SagaTransaction(Generic[ContextT]):
 
     async def _start(self) -> _History | None:
         """Create the saga, or load it to resume; take its lease. None: nothing to run."""
-        storage = self._storage
+        storage, saga_id = self._storage, self._saga_id
         try:
-            state = await storage.load_saga(self._saga_id)
+            state = await self._stored("load the saga", storage.load_saga(saga_id))
         except ValueError:
             state = None
         if state is None:
-            await storage.create_saga(self._saga_id, self._saga.name, self._context.to_dict())
-            self._take_lease(
-                await storage.acquire_lease(self._saga_id, self._owner, self._lease_seconds)
+            context = self._context.to_dict()
+            await self._stored(
+                "create the saga", storage.create_saga(saga_id, self._saga.name, context)
             )
+            await self._take_lease()
             await self._checkpoint(status=SagaStatus.RUNNING)
             return _History(())
         if state.status is SagaStatus.COMPLETED:
-            _logger.info("saga %s is already completed", self._saga_id)
+            _logger.info("saga %s is already completed", saga_id)
             return None
-        self._take_lease(
-            await storage.acquire_lease(self._saga_id, self._owner, self._lease_seconds)
-        )
-        history = _History(await storage.get_step_history(self._saga_id))
+        await self._take_lease()
+        history = _History(await self._stored("read the log", storage.get_step_history(saga_id)))
         if state.status in (SagaStatus.COMPENSATING, SagaStatus.FAILED):
             for spec in self._saga.step_specs:
                 done = next((i for i in spec.ids() if i in history.acted), None)
@@ -277,8 +292,19 @@ class SagaTransaction(Generic[ContextT]):
             await self._checkpoint(status=SagaStatus.RUNNING)
         return history
 
-    def _take_lease(self, taken: bool) -> None:  # noqa: FBT001 - the storage's answer
-        if not taken:
+    async def _stored(self, what: str, call: Awaitable[_T]) -> _T:
+        """Await a storage call; its failure becomes a `SagaStorageError` saying what failed."""
+        try:
+            return await call
+        except (ValueError, SagaConcurrencyError):  # answers, not failures
+            raise
+        except Exception as error:
+            msg = f"saga {self._saga_id}: the storage could not {what}: {error!r}"
+            raise SagaStorageError(msg) from error
+
+    async def _take_lease(self) -> None:
+        lease = self._storage.acquire_lease(self._saga_id, self._owner, self._lease_seconds)
+        if not await self._stored("take the lease", lease):
             msg = f"saga {self._saga_id} is being run by another runner (its lease is held)"
             raise SagaConcurrencyError(msg)
         self._holding = True
@@ -312,7 +338,7 @@ class SagaTransaction(Generic[ContextT]):
         status: SagaStatus | None = None,
         log: LogWrite | None = None,
     ) -> None:
-        await self._storage.checkpoint(
+        checkpoint = self._storage.checkpoint(
             self._saga_id,
             owner=self._owner,
             lease_seconds=self._lease_seconds,
@@ -320,6 +346,10 @@ class SagaTransaction(Generic[ContextT]):
             status=status,
             log=log,
         )
+        what = "record " + (
+            f"{log.step_name} {log.action} {log.status.value}" if log is not None else "the status"
+        )
+        await self._stored(what, checkpoint)
 
     async def _release(self) -> None:
         if not self._holding:
