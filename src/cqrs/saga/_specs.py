@@ -80,6 +80,22 @@ def _check_handler(saga: type, where: str, item: object, context: object) -> typ
     return handler
 
 
+def _response_of(handler: type[Any]) -> object:
+    args = generic_args(handler, SagaStepHandler)
+    return args[1] if args and len(args) > 1 else None
+
+
+def _check_responses(saga: type, where: str, primary: type[Any], fallback: type[Any]) -> None:
+    expected, actual = _response_of(primary), _response_of(fallback)
+    if expected is not None and actual is not None and expected != actual:
+        msg = (
+            f"{saga.__qualname__} {where}: the fallback {fallback.__qualname__} returns "
+            f"{type_label(actual)}, but the step {primary.__qualname__} returns "
+            f"{type_label(expected)}; a fallback must return the same response type"
+        )
+        raise SagaStepTypeError(msg)
+
+
 class _Ids:
     def __init__(self) -> None:
         self._seen: dict[str, int] = {}
@@ -113,6 +129,7 @@ def build_specs(saga: type, steps: object, context: object) -> tuple[StepSpec, .
             entry = item
             primary = _check_handler(saga, f"{where}.step", entry.step, context)
             replacement = _check_handler(saga, f"{where}.fallback", entry.fallback, context)
+            _check_responses(saga, where, primary, replacement)
             primary_id = ids.next(primary)
             specs.append(
                 StepSpec(

@@ -12,14 +12,24 @@ from cqrs.response import IResponse
 from cqrs.saga.models import SagaContext
 from cqrs.saga.step import SagaStepHandler
 
-__all__ = ("Fallback",)
+__all__ = ("Fallback", "FallbackEntry")
 
 _Ctx_contra = TypeVar("_Ctx_contra", bound=SagaContext, contravariant=True)
 _RespT = TypeVar("_RespT", bound="IResponse | None")
 
 
+class FallbackEntry(Generic[_Ctx_contra]):
+    """A `Fallback` seen by a saga's `steps`: only its context type.
+
+    `Saga.steps` is typed with this base, not with `Fallback[Ctx, Any]`: an expected
+    `Any` response would let the checkers solve a pair with two different responses.
+    """
+
+    __slots__ = ()
+
+
 @dataclasses.dataclass(frozen=True)
-class Fallback(Generic[_Ctx_contra, _RespT]):
+class Fallback(FallbackEntry[_Ctx_contra], Generic[_Ctx_contra, _RespT]):
     """Run `step`; if it fails, undo its context changes and run `fallback` instead.
 
     Both steps take the same context and return the same response type (the type

@@ -179,7 +179,8 @@ class SagaRecoveryWorker:
             compensation_retry_backoff,
         )
         self._on_exhausted = on_exhausted
-        self.owner = new_owner()
+        self.owner: str = new_owner()
+        """This worker's name on the leases it takes."""
 
     async def run_once(self) -> RecoveryReport:
         """One pass: fail the exhausted sagas, then claim and recover a batch per saga class."""

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Generic
 
 from cqrs.container.protocol import Resolver
 from cqrs.saga._specs import StepSpec, build_specs, generic_args
-from cqrs.saga.fallback import Fallback
+from cqrs.saga.fallback import FallbackEntry
 from cqrs.saga.models import ContextT
 from cqrs.saga.step import SagaStepHandler
 from cqrs.saga.storage.protocol import ISagaStorage
@@ -37,7 +37,7 @@ class Saga(Generic[ContextT]):
 
     # Not a ClassVar: a ClassVar cannot use ContextT, and with it the checkers check
     # each subclass's `steps = [...]` against its own context.
-    steps: Sequence[type[SagaStepHandler[ContextT, Any]] | Fallback[ContextT, Any]] = ()
+    steps: Sequence[type[SagaStepHandler[ContextT, Any]] | FallbackEntry[ContextT]] = ()
     saga_name: ClassVar[str | None] = None
     timeout: ClassVar[float | None] = None
     _step_specs: ClassVar[tuple[StepSpec, ...]] = ()

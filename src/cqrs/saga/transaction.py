@@ -268,11 +268,15 @@ class SagaTransaction(Generic[ContextT]):
         except ValueError:
             state = None
         if state is None:
-            context = self._context.to_dict()
-            await self._stored(
-                "create the saga", storage.create_saga(saga_id, self._saga.name, context)
+            created = storage.create_saga(
+                saga_id,
+                self._saga.name,
+                self._context.to_dict(),
+                owner=self._owner,
+                lease_seconds=self._lease_seconds,
             )
-            await self._take_lease()
+            await self._stored("create the saga", created)
+            self._holding = True
             await self._checkpoint(status=SagaStatus.RUNNING)
             return _History(())
         if state.status is SagaStatus.COMPLETED:

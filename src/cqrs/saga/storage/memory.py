@@ -52,7 +52,15 @@ class MemorySagaStorage(ISagaStorage):
             **changes,
         )
 
-    async def create_saga(self, saga_id: uuid.UUID, name: str, context: dict[str, Any]) -> None:
+    async def create_saga(
+        self,
+        saga_id: uuid.UUID,
+        name: str,
+        context: dict[str, Any],
+        *,
+        owner: str | None = None,
+        lease_seconds: float | None = None,
+    ) -> None:
         if saga_id in self._sagas:
             msg = f"Saga {saga_id} already exists"
             raise ValueError(msg)
@@ -66,8 +74,12 @@ class MemorySagaStorage(ISagaStorage):
             recovery_attempts=0,
             created_at=now,
             updated_at=now,
-            lease_owner=None,
-            lease_expires_at=None,
+            lease_owner=owner if owner is not None and lease_seconds is not None else None,
+            lease_expires_at=(
+                now + _seconds(lease_seconds)
+                if owner is not None and lease_seconds is not None
+                else None
+            ),
         )
         self._logs[saga_id] = []
 
@@ -120,7 +132,18 @@ class MemorySagaStorage(ISagaStorage):
         return dataclasses.replace(state, context=copy.deepcopy(state.context))
 
     async def get_step_history(self, saga_id: uuid.UUID) -> list[SagaLogEntry]:
-        return list(self._logs.get(saga_id, ()))
+        return [
+            SagaLogEntry(
+                saga_id=entry.saga_id,
+                step_name=entry.step_name,
+                action=entry.action,
+                status=entry.status,
+                timestamp=entry.timestamp,
+                details=entry.details,
+                result=copy.deepcopy(entry.result),
+            )
+            for entry in self._logs.get(saga_id, ())
+        ]
 
     async def get_sagas_for_recovery(
         self,
@@ -129,6 +152,8 @@ class MemorySagaStorage(ISagaStorage):
         stale_after_seconds: int | None = None,
         saga_name: str | None = None,
     ) -> list[uuid.UUID]:
+        if limit <= 0:
+            return []
         statuses = {SagaStatus.RUNNING, SagaStatus.COMPENSATING}
         cutoff = None if stale_after_seconds is None else _now() - _seconds(stale_after_seconds)
         found = [

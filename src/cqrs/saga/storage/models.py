@@ -33,13 +33,13 @@ class SagaLogEntry:
         details: str | None = None,
         result: dict[str, Any] | None = None,
     ) -> None:
-        self.saga_id = saga_id
-        self.step_name = step_name
+        self.saga_id: uuid.UUID = saga_id
+        self.step_name: str = step_name
         self.action: StepAction = action
-        self.status = status
-        self.timestamp = timestamp
-        self.details = details
-        self.result = result
+        self.status: SagaStepStatus = status
+        self.timestamp: datetime.datetime = timestamp
+        self.details: str | None = details
+        self.result: dict[str, Any] | None = result
 
     def __repr__(self) -> str:
         return (

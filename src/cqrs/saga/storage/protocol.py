@@ -56,10 +56,20 @@ class ISagaStorage(abc.ABC):
     """
 
     @abc.abstractmethod
-    async def create_saga(self, saga_id: uuid.UUID, name: str, context: dict[str, Any]) -> None:
+    async def create_saga(
+        self,
+        saga_id: uuid.UUID,
+        name: str,
+        context: dict[str, Any],
+        *,
+        owner: str | None = None,
+        lease_seconds: float | None = None,
+    ) -> None:
         """Insert a saga: PENDING, version 1, no recovery attempts.
 
-        Raises `ValueError` if the id exists.
+        With `owner` and `lease_seconds`, the saga is created leased to `owner`, so no
+        recovery worker can claim it between its creation and its first step. Raises
+        `ValueError` if the id exists.
         """
 
     @abc.abstractmethod
@@ -195,6 +205,10 @@ class ISagaStorage(abc.ABC):
         """In one transaction: check the lease, set context and status, append `log`.
 
         With `owner`, raises `SagaConcurrencyError` (writing nothing) unless `owner`
-        holds the lease (expired or not: nobody took it over), and extends it by
-        `lease_seconds` when given. Raises `ValueError` if the saga is unknown.
+        holds the lease (expired or not: nobody took it over), and, when
+        `lease_seconds` is given, makes the lease expire `lease_seconds` from now.
+        Raises `ValueError` if the saga is unknown.
+
+        Every checkpoint is a change of the row, so it increments `version`, a
+        lease-only one (a runner's heartbeat) included.
         """
