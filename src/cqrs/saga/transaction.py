@@ -15,10 +15,10 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from types import TracebackType
 from typing import Any, Generic, Protocol
 
-from typing_extensions import TypeVar
+from typing_extensions import TypeIs, TypeVar
 
 from cqrs.container.protocol import Resolver
-from cqrs.events import IEvent
+from cqrs.events import IEvent, INotificationEvent
 from cqrs.saga._specs import StepSpec, generic_args
 from cqrs.saga.errors import (
     SagaConcurrencyError,
@@ -341,6 +341,7 @@ class SagaTransaction(Generic[ContextT]):
         context: dict[str, Any] | None = None,
         status: SagaStatus | None = None,
         log: LogWrite | None = None,
+        events: Sequence[INotificationEvent[Any]] = (),
     ) -> None:
         checkpoint = self._storage.checkpoint(
             self._saga_id,
@@ -349,6 +350,7 @@ class SagaTransaction(Generic[ContextT]):
             context=context,
             status=status,
             log=log,
+            events=events,
         )
         what = "record " + (
             f"{log.step_name} {log.action} {log.status.value}" if log is not None else "the status"
@@ -368,12 +370,12 @@ class SagaTransaction(Generic[ContextT]):
 
     async def _run_step(self, spec: StepSpec, history: _History) -> SagaStepResult[ContextT, Any]:
         if spec.fallback is None or spec.entry is None:
-            instance, result = await self._act(spec, history)
+            result, events = await self._act(spec, history)
         else:
             snapshot = self._context.to_dict()
             breaker = spec.entry.circuit_breaker
             try:
-                instance, result = await self._act(spec, history, breaker=breaker)
+                result, events = await self._act(spec, history, breaker=breaker)
             except Exception as error:
                 if not spec.entry.should_fall_back(error):
                     raise
@@ -386,11 +388,9 @@ class SagaTransaction(Generic[ContextT]):
                 )
                 self._restore(snapshot)
                 spec = spec.fallback
-                instance, result = await self._act(spec, history)
-        if self._emit_events is not None:
-            events = _events_of(instance)
-            if events:
-                await self._emit_events(events, instance)
+                result, events = await self._act(spec, history)
+        if self._emit_events is not None and events:
+            await self._emit_events(events, result.step_type)
         return dataclasses.replace(result, saga_id=self._saga_id, step_id=spec.step_id)
 
     def _restore(self, snapshot: dict[str, Any]) -> None:
@@ -404,7 +404,7 @@ class SagaTransaction(Generic[ContextT]):
         history: _History,
         *,
         breaker: Any = None,  # noqa: ANN401 - an ICircuitBreaker; checked by Fallback's type
-    ) -> tuple[SagaStepHandler[Any, Any], SagaStepResult[ContextT, Any]]:
+    ) -> tuple[SagaStepResult[ContextT, Any], Sequence[IEvent]]:
         handler = spec.handler
         retry = handler.retry
         attempts = retry.attempts if retry is not None else 1
@@ -449,6 +449,12 @@ class SagaTransaction(Generic[ContextT]):
                 )
                 raise TypeError(msg)
             step_result = typing.cast("SagaStepResult[ContextT, Any]", result)
+            events = _events_of(instance)
+            stored: tuple[INotificationEvent[Any], ...] = ()
+            if self._storage.stores_events:
+                # Committed with the step's completion, through the storage's outbox.
+                stored = tuple(e for e in events if _is_notification(e))
+                events = tuple(e for e in events if not _is_notification(e))
             await self._checkpoint(
                 context=self._context.to_dict(),
                 log=LogWrite(
@@ -457,11 +463,12 @@ class SagaTransaction(Generic[ContextT]):
                     SagaStepStatus.COMPLETED,
                     result=_dump_response(step_result.response),
                 ),
+                events=stored,
             )
             self._completed.append(
                 _Completed(spec.step_id, handler, instance, step_result.response),
             )
-            return instance, step_result
+            return step_result, events
         msg = "unreachable: the last attempt returns or raises"  # pragma: no cover
         raise AssertionError(msg)  # pragma: no cover
 
@@ -562,6 +569,10 @@ class SagaTransaction(Generic[ContextT]):
             log=LogWrite(done.step_id, "compensate", SagaStepStatus.FAILED, _describe(last)),
         )
         return last
+
+
+def _is_notification(event: IEvent) -> TypeIs[INotificationEvent[Any]]:
+    return isinstance(event, INotificationEvent)
 
 
 def _describe(error: BaseException | None) -> str:

@@ -6,8 +6,10 @@ import copy
 import dataclasses
 import datetime
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
+from cqrs.events import INotificationEvent
 from cqrs.saga.errors import SagaConcurrencyError
 from cqrs.saga.storage.enums import SagaStatus, SagaStepStatus
 from cqrs.saga.storage.models import SagaLogEntry, StepAction
@@ -272,7 +274,11 @@ class MemorySagaStorage(ISagaStorage):
         context: dict[str, Any] | None = None,
         status: SagaStatus | None = None,
         log: LogWrite | None = None,
+        events: Sequence[INotificationEvent[Any]] = (),
     ) -> None:
+        if events:
+            msg = "MemorySagaStorage has no outbox (stores_events is False)"
+            raise ValueError(msg)
         state = self._get(saga_id)
         changes: dict[str, Any] = {}
         if owner is not None:

@@ -6,8 +6,10 @@ import abc
 import dataclasses
 import datetime
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
+from cqrs.events import INotificationEvent
 from cqrs.saga.storage.enums import SagaStatus, SagaStepStatus
 from cqrs.saga.storage.models import SagaLogEntry, StepAction
 
@@ -42,6 +44,14 @@ class LogWrite:
 
 
 class ISagaStorage(abc.ABC):
+    stores_events: bool = False
+    """Whether `checkpoint` can store a step's notification events in an outbox.
+
+    When true, the saga engine hands each completed step's notification events to
+    the checkpoint that records the step, instead of publishing them: the step's
+    completion and its events are committed together.
+    """
+
     """Saga state: one row per saga (status, context, version, lease) and a step log.
 
     The first nine methods are python-cqrs 4.x's, with the same signatures and
@@ -201,8 +211,12 @@ class ISagaStorage(abc.ABC):
         context: dict[str, Any] | None = None,
         status: SagaStatus | None = None,
         log: LogWrite | None = None,
+        events: Sequence[INotificationEvent[Any]] = (),
     ) -> None:
         """In one transaction: check the lease, set context and status, append `log`.
+
+        `events` (only when `stores_events` is true) are added to the storage's
+        outbox in the same transaction.
 
         With `owner`, raises `SagaConcurrencyError` (writing nothing) unless `owner`
         holds the lease (expired or not: nobody took it over), and, when

@@ -57,8 +57,8 @@ import contextlib
 import dataclasses
 import datetime
 import uuid
-from collections.abc import AsyncGenerator
-from typing import Any, Final, cast
+from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import Any, Final, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
@@ -66,6 +66,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 
+from cqrs.events import INotificationEvent
 from cqrs.saga.errors import SagaConcurrencyError
 from cqrs.saga.storage.enums import SagaStatus, SagaStepStatus
 from cqrs.saga.storage.models import SagaLogEntry, StepAction
@@ -218,6 +219,17 @@ def _not_found(saga_id: uuid.UUID) -> ValueError:
     return ValueError(f"Saga {saga_id} not found")
 
 
+class EventStager(Protocol):
+    """What `outbox=` builds on a checkpoint's session: an outbox that stages events.
+
+    `cqrs.outbox.sqlalchemy.SqlAlchemyOutboxedEventRepository` is one::
+
+        outbox=lambda session: SqlAlchemyOutboxedEventRepository(session, event_map, table=t)
+    """
+
+    def add(self, event: INotificationEvent[Any], /) -> None: ...
+
+
 class SqlAlchemySagaStorage(ISagaStorage):
     """An `ISagaStorage` on an `async_sessionmaker`: each method is one transaction.
 
@@ -228,18 +240,25 @@ class SqlAlchemySagaStorage(ISagaStorage):
             and `saga_logs`).
     """
 
-    __slots__ = ("_executions", "_logs", "session_factory")
+    __slots__ = ("_executions", "_logs", "_outbox", "session_factory")
 
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
         *,
         tables: SagaTables | None = None,
+        outbox: Callable[[AsyncSession], EventStager] | None = None,
     ) -> None:
-        self.session_factory = session_factory
+        self.session_factory: async_sessionmaker[AsyncSession] = session_factory
         chosen = tables if tables is not None else _DEFAULT_TABLES
         self._executions = chosen.executions
         self._logs = chosen.logs
+        self._outbox = outbox
+
+    @property
+    def stores_events(self) -> bool:  # type: ignore[override]  # a property over the class default
+        """True with `outbox=`: steps' notification events go to the outbox."""
+        return self._outbox is not None
 
     @property
     def tables(self) -> SagaTables:
@@ -587,7 +606,11 @@ class SqlAlchemySagaStorage(ISagaStorage):
         context: dict[str, Any] | None = None,
         status: SagaStatus | None = None,
         log: LogWrite | None = None,
+        events: Sequence[INotificationEvent[Any]] = (),
     ) -> None:
+        if events and self._outbox is None:
+            msg = "this SqlAlchemySagaStorage has no outbox= (stores_events is False)"
+            raise ValueError(msg)
         # The conditional UPDATE locks the row and checks the lease in one step (a
         # concurrent claim waits for it, or it waits for the claim and then misses).
         table = self._executions
@@ -601,12 +624,18 @@ class SqlAlchemySagaStorage(ISagaStorage):
             values["context"] = context
         if status is not None:
             values["status"] = SagaStatus(status).value
-        async with self._transaction() as connection:
+        async with self.session_factory() as session, session.begin():
+            connection = await session.connection()
             if await self._update(connection, saga_id, values, *conditions):
                 if log is not None:
                     await connection.execute(
                         sa.insert(self._logs).values(self._log_values(saga_id, log))
                     )
+                if events and self._outbox is not None:
+                    outbox = self._outbox(session)
+                    for event in events:
+                        outbox.add(event)
+                    await session.flush()
                 return
             holder = await self._current(connection, saga_id, "lease_owner")
         msg = (
