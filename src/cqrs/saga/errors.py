@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from cqrs.exceptions import CQRSError
 
@@ -39,13 +40,26 @@ class SagaTimeoutError(CQRSError, TimeoutError):
 class SagaRecoveredError(CQRSError, RuntimeError):
     """A saga found compensating or failed was compensated; it never runs forward again.
 
-    A `RuntimeError` whose text says "recovered in <status> state", as python-cqrs raises.
+    A `RuntimeError` whose text says "recovered in <status> state", as python-cqrs
+    raises. `failed_steps` lists the compensations that failed again (the saga then
+    stays COMPENSATING, for a later recovery).
     """
 
-    def __init__(self, saga_id: uuid.UUID, status: str) -> None:
-        super().__init__(
-            f"Saga {saga_id} was recovered in {status} state and compensation was "
-            "completed. Forward execution is not allowed.",
+    def __init__(
+        self,
+        saga_id: uuid.UUID,
+        status: str,
+        failed_steps: Sequence[str] = (),
+    ) -> None:
+        outcome = (
+            "compensation was completed"
+            if not failed_steps
+            else f"the compensation of {', '.join(failed_steps)} failed again"
         )
-        self.saga_id = saga_id
-        self.status = status
+        super().__init__(
+            f"Saga {saga_id} was recovered in {status} state and {outcome}. "
+            "Forward execution is not allowed.",
+        )
+        self.saga_id: uuid.UUID = saga_id
+        self.status: str = status
+        self.failed_steps: tuple[str, ...] = tuple(failed_steps)

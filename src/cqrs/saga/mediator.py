@@ -39,7 +39,6 @@ class SagaMediator:
     __slots__ = (
         "_container",
         "_lease_seconds",
-        "_owner",
         "_processor",
         "_retry",
         "_saga_map",
@@ -78,7 +77,6 @@ class SagaMediator:
             compensation_retry_backoff,
         )
         self._lease_seconds = lease_seconds
-        self._owner = new_owner()
         if event_map is None:
             event_map = event_emitter.event_map if event_emitter is not None else EventMap()
         if event_emitter is None:
@@ -132,7 +130,7 @@ class SagaMediator:
             count,
             delay,
             backoff,
-            owner=self._owner,
+            owner=new_owner(),  # per stream: two streams of one saga never share a lease
             lease_seconds=self._lease_seconds,
             emit_events=self.emit_events,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import typing
 from typing import Any
 
 import pydantic
@@ -26,6 +27,50 @@ def _adapter(cls: type[Any]) -> pydantic.TypeAdapter[Any]:
 
 def _snake(key: str) -> str:
     return _CAMEL_BOUNDARY.sub(r"_\1", key).lower()
+
+
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        try:
+            hints = typing.get_type_hints(cls)
+        except (NameError, TypeError):  # an unresolvable annotation: take the raw ones
+            hints = {field.name: field.type for field in dataclasses.fields(cls)}
+        _HINTS[cls] = hints
+    return hints
+
+
+def _field_names(tp: object, value: object) -> object:
+    """`value` with python-cqrs's camelCase keys turned into field names, at every level.
+
+    Only the keys of dataclasses are converted (nested ones, in lists and optionals
+    too); a plain `dict` field keeps its keys.
+    """
+    unchanged = value  # declared `object`, whatever the checks below narrow
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp) and isinstance(value, dict):
+        hints = _hints(tp)
+        converted: dict[str, object] = {}
+        for key, item in typing.cast("dict[str, object]", value).items():
+            name = key if key in hints else _snake(key)
+            converted[name] = _field_names(hints.get(name), item)
+        return converted
+    args = typing.get_args(tp)
+    if isinstance(value, list) and args:
+        return [_field_names(args[0], item) for item in typing.cast("list[object]", value)]
+    if isinstance(value, dict) and len(args) == 2 and typing.get_origin(tp) is dict:  # noqa: PLR2004 - key and value
+        return {
+            key: _field_names(args[1], item)
+            for key, item in typing.cast("dict[object, object]", value).items()
+        }
+    if isinstance(value, dict):  # an optional or a union: the first dataclass member
+        mapping = typing.cast("dict[str, object]", value)
+        for member in args:
+            if isinstance(member, type) and dataclasses.is_dataclass(member):
+                return _field_names(member, mapping)
+    return unchanged
 
 
 @dataclasses.dataclass
@@ -53,9 +98,7 @@ class SagaContext:
         Keys written by python-cqrs (camelCase) are accepted too, so sagas it stored
         can be recovered. A missing or invalid field raises `pydantic.ValidationError`.
         """
-        names = {field.name for field in dataclasses.fields(cls)}
-        converted = {key if key in names else _snake(key): value for key, value in data.items()}
-        context: Self = _adapter(cls).validate_python(converted)
+        context: Self = _adapter(cls).validate_python(_field_names(cls, data))
         return context
 
 

@@ -69,20 +69,19 @@ async def recover_saga(
     state = await storage.load_saga(saga_id)
     if state.status is SagaStatus.COMPLETED:
         return
-    context = _build_context(context_builder, state.context)
-    transaction = saga.transaction(
-        context,
-        container,
-        storage,
-        saga_id,
-        compensation_retry_count,
-        compensation_retry_delay,
-        compensation_retry_backoff,
-        owner=owner,
-        lease_seconds=lease_seconds,
-        emit_events=emit_events,
-    )
     try:
+        transaction = saga.transaction(
+            _build_context(context_builder, state.context),
+            container,
+            storage,
+            saga_id,
+            compensation_retry_count,
+            compensation_retry_delay,
+            compensation_retry_backoff,
+            owner=owner,
+            lease_seconds=lease_seconds,
+            emit_events=emit_events,
+        )
         async with transaction:
             async for result in transaction:
                 _logger.info("saga %s: recovered step %s", saga_id, result.step_id)
@@ -246,8 +245,8 @@ class SagaRecoveryWorker:
                     compensation_retry_backoff=backoff,
                     count_attempt=False,
                 )
-            except SagaRecoveredError:
-                return "compensated"
+            except SagaRecoveredError as recovered:
+                return "failed" if recovered.failed_steps else "compensated"
             except SagaConcurrencyError:
                 _logger.warning("saga %s: another runner took it over", saga_id)
                 return "failed"

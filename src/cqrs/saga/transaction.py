@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import inspect
+import itertools
 import logging
 import os
 import socket
@@ -44,9 +45,16 @@ EmitEvents = Callable[[Sequence[IEvent], object], Awaitable[None]]
 """Processes a step's events (the mediator's event pipeline); gets the step instance."""
 
 
+_OWNERS = itertools.count(1)
+_PROCESS: list[str] = []  # "<host>:<pid>:<random>", made once per process (after a fork too)
+
+
 def new_owner() -> str:
-    """A lease owner name unique to this runner: host, process and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    """A lease owner name unique to this runner: host, process, and a number."""
+    pid = os.getpid()
+    if not _PROCESS or not _PROCESS[0].endswith(f":{pid}"):
+        _PROCESS[:] = [f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}:{pid}"]
+    return f"{_PROCESS[0]}:{next(_OWNERS)}"
 
 
 class _SagaLike(Protocol):
@@ -290,8 +298,8 @@ class SagaTransaction(Generic[ContextT]):
                 if done is not None:
                     self._completed.append(self._from_log(spec, done, history.acted[done]))
             self._compensated_ids = set(history.compensated)
-            await self._compensate(None)
-            raise SagaRecoveredError(self._saga_id, state.status.value)
+            failed = await self._compensate(None)
+            raise SagaRecoveredError(self._saga_id, state.status.value, failed)
         if state.status is SagaStatus.PENDING:
             await self._checkpoint(status=SagaStatus.RUNNING)
         return history
@@ -503,7 +511,13 @@ class SagaTransaction(Generic[ContextT]):
 
     # -- compensation -----------------------------------------------------------------
 
-    async def _compensate(self, error: BaseException | None) -> None:
+    async def _compensate(self, error: BaseException | None) -> list[str]:
+        """Compensate the completed steps, newest first; return the ids that failed.
+
+        All compensated: FAILED. Some failed every attempt: the saga stays
+        COMPENSATING, so a recovery worker retries them once its lease expires (and
+        marks it FAILED, reported, after its maximum of attempts).
+        """
         self._compensated = True
         await self._checkpoint(status=SagaStatus.COMPENSATING)
         failures: list[tuple[str, Exception]] = []
@@ -515,7 +529,8 @@ class SagaTransaction(Generic[ContextT]):
                 self._compensated_ids.add(done.step_id)
             else:
                 failures.append((done.step_id, failure))
-        await self._checkpoint(status=SagaStatus.FAILED)
+        if not failures:
+            await self._checkpoint(status=SagaStatus.FAILED)
         for step_id, failure in failures:
             _logger.error(
                 "saga %s: compensation of step %s failed %d times; the last error: %r",
@@ -527,6 +542,7 @@ class SagaTransaction(Generic[ContextT]):
             )
             if error is not None and hasattr(error, "add_note"):
                 error.add_note(f"compensation of step {step_id} failed: {failure!r}")
+        return [step_id for step_id, _ in failures]
 
     async def _compensate_step(self, done: _Completed) -> Exception | None:
         await self._checkpoint(
@@ -579,10 +595,9 @@ def _describe(error: BaseException | None) -> str:
     return "" if error is None else f"{type(error).__qualname__}: {error}"
 
 
-def _events_of(instance: object) -> Sequence[IEvent]:
+def _events_of(instance: SagaStepHandler[Any, Any]) -> Sequence[IEvent]:
     try:
-        events: Sequence[IEvent] = getattr(instance, "events", ())
-        return tuple(events)
+        return tuple(instance.events)
     except Exception:  # a broken `events` property must not undo a completed step
         _logger.exception("could not read the events of %s", type(instance).__qualname__)
         return ()
