@@ -699,11 +699,22 @@ async def test_the_recovery_history_of_a_recovered_saga(journal, storage, resolv
 
     await worker_for(storage, resolver).run_once()
 
-    assert lines(await storage.get_step_history(saga_id)) == [
+    # Each step's start is recorded with the previous step's completion, so the
+    # interrupted run left Charge started (attempt 1) though it never ran; the
+    # recovery ran it as attempt 2.
+    history = await storage.get_step_history(saga_id)
+    assert lines(history) == [
         "Reserve act started",
         "Reserve act completed",
+        "Charge act started",
         "Charge act started",
         "Charge act completed",
         "Ship act started",
         "Ship act completed",
+    ]
+    assert [entry.details for entry in history if entry.status.value == "started"] == [
+        "attempt 1",
+        "attempt 1",
+        "attempt 2",
+        "attempt 1",
     ]

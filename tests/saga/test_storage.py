@@ -65,8 +65,7 @@ class Store:
             seconds=seconds
         )
         if isinstance(self.storage, MemorySagaStorage):
-            state = self.storage._sagas[saga_id]
-            self.storage._sagas[saga_id] = dataclasses.replace(state, updated_at=earlier)
+            self.storage._sagas[saga_id.int].updated_at = earlier
             return
         assert self.sessions is not None
         assert self.tables is not None

@@ -84,7 +84,8 @@ class SagaContext:
 
     def to_dict(self) -> dict[str, Any]:
         """The context as JSON-compatible data, keyed by field name."""
-        data: dict[str, Any] = _adapter(type(self)).dump_python(self, mode="json")
+        # The adapter's serializer directly: to_dict runs at every checkpoint.
+        data: dict[str, Any] = _adapter(type(self)).serializer.to_python(self, mode="json")
         return data
 
     def model_dump(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import contextvars
 import dataclasses
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple
 
 from typing_extensions import TypeVar
 
@@ -47,8 +47,7 @@ class SagaStepResult(Generic[_Ctx_co, _Resp_co]):
     step_id: str | None = None
 
 
-@dataclasses.dataclass(frozen=True)
-class StepRun:
+class StepRun(NamedTuple):
     """The saga, step and attempt an `act` or `compensate` call belongs to.
 
     `idempotency_key` (`"<saga id>:<step id>:<attempt>"`) is unique per attempt: a
@@ -63,6 +62,7 @@ class StepRun:
 
     @property
     def idempotency_key(self) -> str:
+        """`"<saga id>:<step id>:<attempt>"`."""
         return f"{self.saga_id}:{self.step_id}:{self.attempt}"
 
 

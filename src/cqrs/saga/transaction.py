@@ -46,15 +46,16 @@ EmitEvents = Callable[[Sequence[IEvent], object], Awaitable[None]]
 
 
 _OWNERS = itertools.count(1)
-_PROCESS: list[str] = []  # "<host>:<pid>:<random>", made once per process (after a fork too)
+_PROCESS: dict[int, str] = {}  # pid -> "<host>:<random>:<pid>", made once (after a fork too)
 
 
 def new_owner() -> str:
     """A lease owner name unique to this runner: host, process, and a number."""
     pid = os.getpid()
-    if not _PROCESS or not _PROCESS[0].endswith(f":{pid}"):
-        _PROCESS[:] = [f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}:{pid}"]
-    return f"{_PROCESS[0]}:{next(_OWNERS)}"
+    prefix = _PROCESS.get(pid)
+    if prefix is None:
+        prefix = _PROCESS[pid] = f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}:{pid}"
+    return f"{prefix}:{next(_OWNERS)}"
 
 
 class _SagaLike(Protocol):
@@ -197,7 +198,10 @@ class SagaTransaction(Generic[ContextT]):
         self._compensated_ids: set[str] = set()
         self._compensated = False
         self._holding = False
+        self._resumable = saga_id is not None  # a new id cannot be stored yet
         self._deadline: float | None = None
+        self._beat: asyncio.TimerHandle | None = None
+        self._renewal: asyncio.Future[None] | None = None
 
     @property
     def saga_id(self) -> uuid.UUID:
@@ -239,18 +243,22 @@ class SagaTransaction(Generic[ContextT]):
     async def _run(self) -> AsyncGenerator[SagaStepResult[ContextT, Any], None]:
         if self._saga.run_timeout is not None:
             self._deadline = asyncio.get_running_loop().time() + self._saga.run_timeout
-        history = await self._start()
-        if history is None:
+        plan = await self._start()
+        if plan is None:
             return
-        heartbeat = asyncio.ensure_future(self._heartbeat())
+        history, todo = plan
+        self._schedule_heartbeat()
         try:
-            for spec in self._saga.step_specs:
-                done = next((i for i in spec.ids() if i in history.acted), None)
-                if done is not None:
-                    self._completed.append(self._from_log(spec, done, history.acted[done]))
-                    continue
+            for index, spec in enumerate(todo):
+                following = todo[index + 1] if index + 1 < len(todo) else None
                 try:
-                    result = await self._run_step(spec, history)
+                    ran = spec
+                    if spec.fallback is None:
+                        result, events = await self._act(spec, history, following)
+                    else:
+                        result, events, ran = await self._run_fallback(spec, history, following)
+                    if self._emit_events is not None and events:
+                        await self._emit_events(events, result.step_type)
                 except GeneratorExit:
                     raise
                 except (SagaConcurrencyError, SagaStorageError):
@@ -260,21 +268,32 @@ class SagaTransaction(Generic[ContextT]):
                 except Exception as error:
                     await self._compensate(error)
                     raise
-                yield result
-            await self._checkpoint(context=self._context.to_dict(), status=SagaStatus.COMPLETED)
+                yield SagaStepResult(
+                    result.response,
+                    result.step_type,
+                    result.with_error,
+                    result.error_message,
+                    result.error_traceback,
+                    result.error_type,
+                    self._saga_id,
+                    ran.step_id,
+                )
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            await self._stop_heartbeat()
             await self._release()
 
-    async def _start(self) -> _History | None:
-        """Create the saga, or load it to resume; take its lease. None: nothing to run."""
+    async def _start(self) -> tuple[_History, list[StepSpec]] | None:
+        """Create the saga, or load it to resume; take its lease; record the first start.
+
+        Returns the log and the steps left to run; None when there is nothing to do.
+        """
         storage, saga_id = self._storage, self._saga_id
-        try:
-            state = await self._stored("load the saga", storage.load_saga(saga_id))
-        except ValueError:
-            state = None
+        state = None
+        if self._resumable:
+            try:
+                state = await self._stored("load the saga", storage.load_saga(saga_id))
+            except ValueError:
+                state = None
         if state is None:
             created = storage.create_saga(
                 saga_id,
@@ -285,24 +304,53 @@ class SagaTransaction(Generic[ContextT]):
             )
             await self._stored("create the saga", created)
             self._holding = True
-            await self._checkpoint(status=SagaStatus.RUNNING)
-            return _History(())
+            history = _History(())
+            todo = self._plan(history)
+            await self._begin(todo, history, SagaStatus.RUNNING)
+            return history, todo
         if state.status is SagaStatus.COMPLETED:
             _logger.info("saga %s is already completed", saga_id)
             return None
         await self._take_lease()
         history = _History(await self._stored("read the log", storage.get_step_history(saga_id)))
         if state.status in (SagaStatus.COMPENSATING, SagaStatus.FAILED):
-            for spec in self._saga.step_specs:
-                done = next((i for i in spec.ids() if i in history.acted), None)
-                if done is not None:
-                    self._completed.append(self._from_log(spec, done, history.acted[done]))
+            self._plan(history)
             self._compensated_ids = set(history.compensated)
             failed = await self._compensate(None)
             raise SagaRecoveredError(self._saga_id, state.status.value, failed)
-        if state.status is SagaStatus.PENDING:
-            await self._checkpoint(status=SagaStatus.RUNNING)
-        return history
+        todo = self._plan(history)
+        await self._begin(
+            todo, history, SagaStatus.RUNNING if state.status is SagaStatus.PENDING else None
+        )
+        return history, todo
+
+    def _plan(self, history: _History) -> list[StepSpec]:
+        """The steps left to run; the completed ones go to `_completed`, in saga order."""
+        todo: list[StepSpec] = []
+        for spec in self._saga.step_specs:
+            done = next((i for i in spec.ids() if i in history.acted), None)
+            if done is None:
+                todo.append(spec)
+            else:
+                self._completed.append(self._from_log(spec, done, history.acted[done]))
+        return todo
+
+    async def _begin(
+        self,
+        todo: list[StepSpec],
+        history: _History,
+        status: SagaStatus | None,
+    ) -> None:
+        if not todo:  # an empty saga, or one whose last completion was recorded alone
+            await self._checkpoint(status=SagaStatus.COMPLETED, release=True)
+            self._holding = False
+            return
+        await self._checkpoint(status=status, logs=(self._started(todo[0], history),))
+
+    def _started(self, spec: StepSpec, history: _History) -> LogWrite:
+        """The STARTED line of the step's next attempt (counted in `history`)."""
+        attempt = history.attempts[spec.step_id] = history.attempts.get(spec.step_id, 0) + 1
+        return LogWrite(spec.step_id, "act", SagaStepStatus.STARTED, f"attempt {attempt}")
 
     async def _stored(self, what: str, call: Awaitable[_T]) -> _T:
         """Await a storage call; its failure becomes a `SagaStorageError` saying what failed."""
@@ -327,21 +375,41 @@ class SagaTransaction(Generic[ContextT]):
             handler = spec.fallback.handler
         return _Completed(step_id, handler, None, _rebuild_response(handler, entry.result))
 
-    async def _heartbeat(self) -> None:
-        interval = self._lease_seconds / 3
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self._storage.checkpoint(
-                    self._saga_id,
-                    owner=self._owner,
-                    lease_seconds=self._lease_seconds,
-                )
-            except SagaConcurrencyError:
-                _logger.error("saga %s: lost its lease to another runner", self._saga_id)  # noqa: TRY400 - expected
-                return
-            except Exception:
-                _logger.warning("saga %s: could not renew its lease", self._saga_id, exc_info=True)
+    # -- the lease -------------------------------------------------------------------
+
+    def _schedule_heartbeat(self) -> None:
+        # A timer rather than a task per saga: most sagas end before the first renewal.
+        loop = asyncio.get_running_loop()
+        self._beat = loop.call_later(self._lease_seconds / 3, self._beat_now)
+
+    def _beat_now(self) -> None:
+        self._beat = None
+        self._renewal = asyncio.ensure_future(self._renew())
+
+    async def _renew(self) -> None:
+        try:
+            await self._storage.checkpoint(
+                self._saga_id,
+                owner=self._owner,
+                lease_seconds=self._lease_seconds,
+            )
+        except SagaConcurrencyError:
+            _logger.error("saga %s: lost its lease to another runner", self._saga_id)  # noqa: TRY400 - expected
+            return
+        except Exception:
+            _logger.warning("saga %s: could not renew its lease", self._saga_id, exc_info=True)
+        if self._holding:
+            self._schedule_heartbeat()
+
+    async def _stop_heartbeat(self) -> None:
+        if self._beat is not None:
+            self._beat.cancel()
+            self._beat = None
+        renewal, self._renewal = self._renewal, None
+        if renewal is not None and not renewal.done():
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
 
     async def _checkpoint(
         self,
@@ -349,21 +417,33 @@ class SagaTransaction(Generic[ContextT]):
         context: dict[str, Any] | None = None,
         status: SagaStatus | None = None,
         log: LogWrite | None = None,
+        logs: Sequence[LogWrite] = (),
         events: Sequence[INotificationEvent[Any]] = (),
+        release: bool = False,
     ) -> None:
-        checkpoint = self._storage.checkpoint(
-            self._saga_id,
-            owner=self._owner,
-            lease_seconds=self._lease_seconds,
-            context=context,
-            status=status,
-            log=log,
-            events=events,
-        )
-        what = "record " + (
-            f"{log.step_name} {log.action} {log.status.value}" if log is not None else "the status"
-        )
-        await self._stored(what, checkpoint)
+        try:
+            await self._storage.checkpoint(
+                self._saga_id,
+                owner=self._owner,
+                lease_seconds=self._lease_seconds,
+                context=context,
+                status=status,
+                log=log,
+                logs=logs,
+                events=events,
+                release=release,
+            )
+        except (ValueError, SagaConcurrencyError):
+            raise
+        except Exception as error:
+            first = log if log is not None else (logs[0] if logs else None)
+            what = (
+                f"{first.step_name} {first.action} {first.status.value}"
+                if first is not None
+                else "the status"
+            )
+            msg = f"saga {self._saga_id}: the storage could not record {what}: {error!r}"
+            raise SagaStorageError(msg) from error
 
     async def _release(self) -> None:
         if not self._holding:
@@ -376,30 +456,34 @@ class SagaTransaction(Generic[ContextT]):
 
     # -- steps -----------------------------------------------------------------------
 
-    async def _run_step(self, spec: StepSpec, history: _History) -> SagaStepResult[ContextT, Any]:
-        if spec.fallback is None or spec.entry is None:
-            result, events = await self._act(spec, history)
-        else:
-            snapshot = self._context.to_dict()
-            breaker = spec.entry.circuit_breaker
-            try:
-                result, events = await self._act(spec, history, breaker=breaker)
-            except Exception as error:
-                if not spec.entry.should_fall_back(error):
-                    raise
-                _logger.warning(
-                    "saga %s: step %s failed (%r), running its fallback %s",
-                    self._saga_id,
-                    spec.step_id,
-                    error,
-                    spec.fallback.step_id,
-                )
-                self._restore(snapshot)
-                spec = spec.fallback
-                result, events = await self._act(spec, history)
-        if self._emit_events is not None and events:
-            await self._emit_events(events, result.step_type)
-        return dataclasses.replace(result, saga_id=self._saga_id, step_id=spec.step_id)
+    async def _run_fallback(
+        self,
+        spec: StepSpec,
+        history: _History,
+        following: StepSpec | None,
+    ) -> tuple[SagaStepResult[ContextT, Any], Sequence[IEvent], StepSpec]:
+        """Run a `Fallback` entry: its step, or on failure its fallback; say which ran."""
+        assert spec.fallback is not None  # noqa: S101 - only called for Fallback entries
+        assert spec.entry is not None  # noqa: S101 - as above
+        snapshot = self._context.to_dict()
+        try:
+            result, events = await self._act(
+                spec, history, following, breaker=spec.entry.circuit_breaker
+            )
+        except Exception as error:
+            if not spec.entry.should_fall_back(error):
+                raise
+            _logger.warning(
+                "saga %s: step %s failed (%r), running its fallback %s",
+                self._saga_id,
+                spec.step_id,
+                error,
+                spec.fallback.step_id,
+            )
+            self._restore(snapshot)
+            result, events = await self._act(spec.fallback, history, following, started=False)
+            return result, events, spec.fallback
+        return result, events, spec
 
     def _restore(self, snapshot: dict[str, Any]) -> None:
         restored = type(self._context).from_dict(snapshot)
@@ -410,30 +494,45 @@ class SagaTransaction(Generic[ContextT]):
         self,
         spec: StepSpec,
         history: _History,
+        following: StepSpec | None,
         *,
         breaker: Any = None,  # noqa: ANN401 - an ICircuitBreaker; checked by Fallback's type
+        started: bool = True,
     ) -> tuple[SagaStepResult[ContextT, Any], Sequence[IEvent]]:
+        """Run the step's `act` with its retries; record it completed (and `following` started).
+
+        `started`: the STARTED line of the first attempt was written already (with
+        the previous step's completion, or with the saga's start).
+        """
         handler = spec.handler
         retry = handler.retry
         attempts = retry.attempts if retry is not None else 1
         instance = await self._container.resolve(handler)
         for attempt_in_run in range(1, attempts + 1):
-            attempt = history.attempts.get(spec.step_id, 0) + 1
-            history.attempts[spec.step_id] = attempt
-            await self._checkpoint(
-                log=LogWrite(spec.step_id, "act", SagaStepStatus.STARTED, f"attempt {attempt}"),
-            )
+            if not started:
+                await self._checkpoint(logs=(self._started(spec, history),))
+            attempt = history.attempts[spec.step_id]
             token = current_step_var.set(StepRun(self._saga_id, spec.step_id, attempt, "act"))
             try:
-                result = await self._call_act(instance, handler, breaker)
+                if breaker is None and handler.timeout is None and self._deadline is None:
+                    result: object = await instance.act(self._context)  # the common case, direct
+                else:
+                    result = await self._call_act(instance, handler, breaker)
             except Exception as error:
-                await self._checkpoint(
-                    log=LogWrite(spec.step_id, "act", SagaStepStatus.FAILED, _describe(error)),
+                failed = LogWrite(spec.step_id, "act", SagaStepStatus.FAILED, _describe(error))
+                retrying = (
+                    retry is not None
+                    and attempt_in_run < attempts
+                    and retry.retries(error)
+                    and not (isinstance(error, SagaTimeoutError) and self._saga_deadline_passed())
                 )
-                if retry is None or attempt_in_run >= attempts or not retry.retries(error):
+                if not retrying:
+                    await self._checkpoint(log=failed)
                     raise
-                if isinstance(error, SagaTimeoutError) and self._saga_deadline_passed():
-                    raise
+                assert retry is not None  # noqa: S101 - `retrying` implies it
+                # The failure and the next attempt's start, in one write.
+                await self._checkpoint(log=failed, logs=(self._started(spec, history),))
+                started = True
                 delay = retry.wait(attempt_in_run)
                 _logger.warning(
                     "saga %s: step %s attempt %d failed (%r); retrying in %.2fs",
@@ -463,6 +562,8 @@ class SagaTransaction(Generic[ContextT]):
                 # Committed with the step's completion, through the storage's outbox.
                 stored = tuple(e for e in events if _is_notification(e))
                 events = tuple(e for e in events if not _is_notification(e))
+            # One write: this step completed, and the next one started (or the saga
+            # completed, its lease released).
             await self._checkpoint(
                 context=self._context.to_dict(),
                 log=LogWrite(
@@ -471,8 +572,13 @@ class SagaTransaction(Generic[ContextT]):
                     SagaStepStatus.COMPLETED,
                     result=_dump_response(step_result.response),
                 ),
+                logs=() if following is None else (self._started(following, history),),
+                status=SagaStatus.COMPLETED if following is None else None,
                 events=stored,
+                release=following is None,
             )
+            if following is None:
+                self._holding = False
             self._completed.append(
                 _Completed(spec.step_id, handler, instance, step_result.response),
             )
@@ -530,7 +636,8 @@ class SagaTransaction(Generic[ContextT]):
             else:
                 failures.append((done.step_id, failure))
         if not failures:
-            await self._checkpoint(status=SagaStatus.FAILED)
+            await self._checkpoint(status=SagaStatus.FAILED, release=True)
+            self._holding = False
         for step_id, failure in failures:
             _logger.error(
                 "saga %s: compensation of step %s failed %d times; the last error: %r",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import datetime
 import uuid
 from collections.abc import Sequence
@@ -28,31 +26,97 @@ def _seconds(seconds: float) -> datetime.timedelta:
     return datetime.timedelta(seconds=seconds)
 
 
+def _copy(value: Any) -> Any:  # noqa: ANN401 - JSON data of any shape
+    """A copy of JSON data (dicts, lists, scalars): what a database would hand back."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}  # pyright: ignore[reportUnknownVariableType]  # JSON data
+    if isinstance(value, list):
+        return [_copy(item) for item in value]  # pyright: ignore[reportUnknownVariableType]  # as above
+    return value
+
+
+class _Row:
+    """A saga's row, changed in place (cheaper than rebuilding a frozen `SagaState`)."""
+
+    __slots__ = (
+        "context",
+        "created_at",
+        "lease_expires_at",
+        "lease_owner",
+        "logs",
+        "name",
+        "recovery_attempts",
+        "saga_id",
+        "status",
+        "updated_at",
+        "version",
+    )
+
+    def __init__(
+        self,
+        saga_id: uuid.UUID,
+        name: str,
+        context: dict[str, Any],
+        now: datetime.datetime,
+    ) -> None:
+        self.saga_id = saga_id
+        self.name = name
+        self.status = SagaStatus.PENDING
+        self.context = context
+        self.version = 1
+        self.recovery_attempts = 0
+        self.created_at = now
+        self.updated_at = now
+        self.lease_owner: str | None = None
+        self.lease_expires_at: datetime.datetime | None = None
+        self.logs: list[SagaLogEntry] = []
+
+    def touch(self, now: datetime.datetime) -> None:
+        self.version += 1
+        self.updated_at = now
+
+    def state(self) -> SagaState:
+        return SagaState(
+            saga_id=self.saga_id,
+            name=self.name,
+            status=self.status,
+            context=_copy(self.context),
+            version=self.version,
+            recovery_attempts=self.recovery_attempts,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            lease_owner=self.lease_owner,
+            lease_expires_at=self.lease_expires_at,
+        )
+
+    def leased_by_other(self, owner: str, now: datetime.datetime) -> bool:
+        return (
+            self.lease_owner is not None
+            and self.lease_owner != owner
+            and self.lease_expires_at is not None
+            and self.lease_expires_at > now
+        )
+
+
 class MemorySagaStorage(ISagaStorage):
     """Keeps sagas in this process's memory; lost when it exits.
 
     Every method runs without awaiting anything, so each is atomic for the tasks of
-    one event loop. Contexts and results are copied in and out.
+    one event loop. Contexts and results are copied out, as a database would, and in,
+    except by `checkpoint`, which keeps the dicts it is given (the saga engine hands
+    it fresh ones on every call: copying them again would double its cost).
     """
 
     def __init__(self) -> None:
-        self._sagas: dict[uuid.UUID, SagaState] = {}
-        self._logs: dict[uuid.UUID, list[SagaLogEntry]] = {}
+        # Keyed by the id's integer: hashing an int is much cheaper than a UUID.
+        self._sagas: dict[int, _Row] = {}
 
-    def _get(self, saga_id: uuid.UUID) -> SagaState:
+    def _get(self, saga_id: uuid.UUID) -> _Row:
         try:
-            return self._sagas[saga_id]
+            return self._sagas[saga_id.int]
         except KeyError:
             msg = f"Saga {saga_id} not found"
             raise ValueError(msg) from None
-
-    def _put(self, state: SagaState, **changes: Any) -> None:  # noqa: ANN401 - dataclasses.replace
-        self._sagas[state.saga_id] = dataclasses.replace(
-            state,
-            version=state.version + 1,
-            updated_at=_now(),
-            **changes,
-        )
 
     async def create_saga(
         self,
@@ -63,27 +127,14 @@ class MemorySagaStorage(ISagaStorage):
         owner: str | None = None,
         lease_seconds: float | None = None,
     ) -> None:
-        if saga_id in self._sagas:
+        if saga_id.int in self._sagas:
             msg = f"Saga {saga_id} already exists"
             raise ValueError(msg)
         now = _now()
-        self._sagas[saga_id] = SagaState(
-            saga_id=saga_id,
-            name=name,
-            status=SagaStatus.PENDING,
-            context=copy.deepcopy(context),
-            version=1,
-            recovery_attempts=0,
-            created_at=now,
-            updated_at=now,
-            lease_owner=owner if owner is not None and lease_seconds is not None else None,
-            lease_expires_at=(
-                now + _seconds(lease_seconds)
-                if owner is not None and lease_seconds is not None
-                else None
-            ),
-        )
-        self._logs[saga_id] = []
+        row = self._sagas[saga_id.int] = _Row(saga_id, name, _copy(context), now)
+        if owner is not None and lease_seconds is not None:
+            row.lease_owner = owner
+            row.lease_expires_at = now + _seconds(lease_seconds)
 
     async def update_context(
         self,
@@ -91,17 +142,20 @@ class MemorySagaStorage(ISagaStorage):
         context: dict[str, Any],
         current_version: int | None = None,
     ) -> None:
-        state = self._get(saga_id)
-        if current_version is not None and state.version != current_version:
+        row = self._get(saga_id)
+        if current_version is not None and row.version != current_version:
             msg = (
-                f"Saga {saga_id} is at version {state.version}, "
+                f"Saga {saga_id} is at version {row.version}, "
                 f"not {current_version}: another writer changed it"
             )
             raise SagaConcurrencyError(msg)
-        self._put(state, context=copy.deepcopy(context))
+        row.context = _copy(context)
+        row.touch(_now())
 
     async def update_status(self, saga_id: uuid.UUID, status: SagaStatus) -> None:
-        self._put(self._get(saga_id), status=status)
+        row = self._get(saga_id)
+        row.status = status
+        row.touch(_now())
 
     async def log_step(
         self,
@@ -113,27 +167,35 @@ class MemorySagaStorage(ISagaStorage):
         *,
         result: dict[str, Any] | None = None,
     ) -> None:
-        self._get(saga_id)
-        self._append(saga_id, LogWrite(step_name, action, status, details, result))
+        row = self._get(saga_id)
+        self._append(row, LogWrite(step_name, action, status, details, result), _now())
 
-    def _append(self, saga_id: uuid.UUID, log: LogWrite) -> None:
-        self._logs[saga_id].append(
+    def _append(
+        self,
+        row: _Row,
+        log: LogWrite,
+        now: datetime.datetime,
+        *,
+        copy: bool = True,
+    ) -> None:
+        result = log.result if not copy or log.result is None else _copy(log.result)
+        row.logs.append(
             SagaLogEntry(
-                saga_id=saga_id,
+                saga_id=row.saga_id,
                 step_name=log.step_name,
                 action=log.action,
                 status=log.status,
-                timestamp=_now(),
+                timestamp=now,
                 details=log.details,
-                result=copy.deepcopy(log.result),
+                result=result,
             ),
         )
 
     async def load_saga(self, saga_id: uuid.UUID) -> SagaState:
-        state = self._get(saga_id)
-        return dataclasses.replace(state, context=copy.deepcopy(state.context))
+        return self._get(saga_id).state()
 
     async def get_step_history(self, saga_id: uuid.UUID) -> list[SagaLogEntry]:
+        row = self._sagas.get(saga_id.int)
         return [
             SagaLogEntry(
                 saga_id=entry.saga_id,
@@ -142,9 +204,9 @@ class MemorySagaStorage(ISagaStorage):
                 status=entry.status,
                 timestamp=entry.timestamp,
                 details=entry.details,
-                result=copy.deepcopy(entry.result),
+                result=None if entry.result is None else _copy(entry.result),
             )
-            for entry in self._logs.get(saga_id, ())
+            for entry in (row.logs if row is not None else ())
         ]
 
     async def get_sagas_for_recovery(
@@ -159,65 +221,58 @@ class MemorySagaStorage(ISagaStorage):
         statuses = {SagaStatus.RUNNING, SagaStatus.COMPENSATING}
         cutoff = None if stale_after_seconds is None else _now() - _seconds(stale_after_seconds)
         found = [
-            state
-            for state in self._sagas.values()
-            if state.status in statuses
-            and state.recovery_attempts < max_recovery_attempts
-            and (cutoff is None or state.updated_at < cutoff)
-            and (saga_name is None or state.name == saga_name)
+            row
+            for row in self._sagas.values()
+            if row.status in statuses
+            and row.recovery_attempts < max_recovery_attempts
+            and (cutoff is None or row.updated_at < cutoff)
+            and (saga_name is None or row.name == saga_name)
         ]
-        found.sort(key=lambda state: state.updated_at)
-        return [state.saga_id for state in found[:limit]]
+        found.sort(key=lambda row: row.updated_at)
+        return [row.saga_id for row in found[:limit]]
 
     async def increment_recovery_attempts(
         self,
         saga_id: uuid.UUID,
         new_status: SagaStatus | None = None,
     ) -> None:
-        state = self._get(saga_id)
-        self._put(
-            state,
-            recovery_attempts=state.recovery_attempts + 1,
-            status=state.status if new_status is None else new_status,
-        )
+        row = self._get(saga_id)
+        row.recovery_attempts += 1
+        if new_status is not None:
+            row.status = new_status
+        row.touch(_now())
 
     async def set_recovery_attempts(self, saga_id: uuid.UUID, attempts: int) -> None:
-        self._put(self._get(saga_id), recovery_attempts=attempts)
-
-    def _leased_by_other(self, state: SagaState, owner: str, now: datetime.datetime) -> bool:
-        return (
-            state.lease_owner is not None
-            and state.lease_owner != owner
-            and state.lease_expires_at is not None
-            and state.lease_expires_at > now
-        )
+        row = self._get(saga_id)
+        row.recovery_attempts = attempts
+        row.touch(_now())
 
     async def acquire_lease(self, saga_id: uuid.UUID, owner: str, lease_seconds: float) -> bool:
-        state = self._get(saga_id)
+        row = self._get(saga_id)
         now = _now()
-        if self._leased_by_other(state, owner, now):
+        if row.leased_by_other(owner, now):
             return False
-        self._put(state, lease_owner=owner, lease_expires_at=now + _seconds(lease_seconds))
+        row.lease_owner = owner
+        row.lease_expires_at = now + _seconds(lease_seconds)
+        row.touch(now)
         return True
 
     async def release_lease(self, saga_id: uuid.UUID, owner: str) -> None:
-        state = self._sagas.get(saga_id)
-        if state is not None and state.lease_owner == owner:
-            self._put(state, lease_owner=None, lease_expires_at=None)
+        row = self._sagas.get(saga_id.int)
+        if row is not None and row.lease_owner == owner:
+            row.lease_owner = None
+            row.lease_expires_at = None
+            row.touch(_now())
 
-    def _interrupted(
-        self,
-        now: datetime.datetime,
-        saga_name: str | None,
-    ) -> list[SagaState]:
+    def _interrupted(self, now: datetime.datetime, saga_name: str | None) -> list[_Row]:
         found = [
-            state
-            for state in self._sagas.values()
-            if state.status in _INTERRUPTED
-            and (state.lease_expires_at is None or state.lease_expires_at <= now)
-            and (saga_name is None or state.name == saga_name)
+            row
+            for row in self._sagas.values()
+            if row.status in _INTERRUPTED
+            and (row.lease_expires_at is None or row.lease_expires_at <= now)
+            and (saga_name is None or row.name == saga_name)
         ]
-        found.sort(key=lambda state: state.updated_at)
+        found.sort(key=lambda row: row.updated_at)
         return found
 
     async def claim_for_recovery(
@@ -233,20 +288,18 @@ class MemorySagaStorage(ISagaStorage):
         now = _now()
         cutoff = None if stale_after_seconds is None else now - _seconds(stale_after_seconds)
         claimed: list[uuid.UUID] = []
-        for state in self._interrupted(now, saga_name):
+        for row in self._interrupted(now, saga_name):
             if len(claimed) >= limit:
                 break
-            if state.recovery_attempts >= max_recovery_attempts:
+            if row.recovery_attempts >= max_recovery_attempts:
                 continue
-            if cutoff is not None and state.updated_at >= cutoff:
+            if cutoff is not None and row.updated_at >= cutoff:
                 continue
-            self._put(
-                state,
-                lease_owner=owner,
-                lease_expires_at=now + _seconds(lease_seconds),
-                recovery_attempts=state.recovery_attempts + 1,
-            )
-            claimed.append(state.saga_id)
+            row.lease_owner = owner
+            row.lease_expires_at = now + _seconds(lease_seconds)
+            row.recovery_attempts += 1
+            row.touch(now)
+            claimed.append(row.saga_id)
         return claimed
 
     async def fail_exhausted(
@@ -256,13 +309,17 @@ class MemorySagaStorage(ISagaStorage):
         limit: int,
         saga_name: str | None = None,
     ) -> list[uuid.UUID]:
+        now = _now()
         failed: list[uuid.UUID] = []
-        for state in self._interrupted(_now(), saga_name):
+        for row in self._interrupted(now, saga_name):
             if len(failed) >= limit:
                 break
-            if state.recovery_attempts >= max_recovery_attempts:
-                self._put(state, status=SagaStatus.FAILED, lease_owner=None, lease_expires_at=None)
-                failed.append(state.saga_id)
+            if row.recovery_attempts >= max_recovery_attempts:
+                row.status = SagaStatus.FAILED
+                row.lease_owner = None
+                row.lease_expires_at = None
+                row.touch(now)
+                failed.append(row.saga_id)
         return failed
 
     async def checkpoint(
@@ -274,26 +331,33 @@ class MemorySagaStorage(ISagaStorage):
         context: dict[str, Any] | None = None,
         status: SagaStatus | None = None,
         log: LogWrite | None = None,
+        logs: Sequence[LogWrite] = (),
         events: Sequence[INotificationEvent[Any]] = (),
+        release: bool = False,
     ) -> None:
         if events:
             msg = "MemorySagaStorage has no outbox (stores_events is False)"
             raise ValueError(msg)
-        state = self._get(saga_id)
-        changes: dict[str, Any] = {}
+        row = self._get(saga_id)
+        now = _now()
         if owner is not None:
-            if state.lease_owner != owner:
+            if row.lease_owner != owner:
                 msg = (
-                    f"Saga {saga_id}'s lease is held by {state.lease_owner!r}, "
+                    f"Saga {saga_id}'s lease is held by {row.lease_owner!r}, "
                     f"not {owner!r}: another runner took it over"
                 )
                 raise SagaConcurrencyError(msg)
-            if lease_seconds is not None:
-                changes["lease_expires_at"] = _now() + _seconds(lease_seconds)
+            if release:
+                row.lease_owner = None
+                row.lease_expires_at = None
+            elif lease_seconds is not None:
+                row.lease_expires_at = now + _seconds(lease_seconds)
         if context is not None:
-            changes["context"] = copy.deepcopy(context)
+            row.context = context  # kept as given: see the class docstring
         if status is not None:
-            changes["status"] = status
-        self._put(state, **changes)
+            row.status = status
+        row.touch(now)
         if log is not None:
-            self._append(saga_id, log)
+            self._append(row, log, now, copy=False)
+        for line in logs:
+            self._append(row, line, now, copy=False)

@@ -7,7 +7,7 @@ import dataclasses
 import datetime
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from cqrs.events import INotificationEvent
 from cqrs.saga.storage.enums import SagaStatus, SagaStepStatus
@@ -32,8 +32,7 @@ class SagaState:
     lease_expires_at: datetime.datetime | None
 
 
-@dataclasses.dataclass(frozen=True)
-class LogWrite:
+class LogWrite(NamedTuple):
     """A log line a checkpoint appends."""
 
     step_name: str
@@ -211,12 +210,15 @@ class ISagaStorage(abc.ABC):
         context: dict[str, Any] | None = None,
         status: SagaStatus | None = None,
         log: LogWrite | None = None,
+        logs: Sequence[LogWrite] = (),
         events: Sequence[INotificationEvent[Any]] = (),
+        release: bool = False,
     ) -> None:
-        """In one transaction: check the lease, set context and status, append `log`.
+        """In one transaction: check the lease, set context and status, append the lines.
 
-        `events` (only when `stores_events` is true) are added to the storage's
-        outbox in the same transaction.
+        `log`, then `logs`, are appended in that order. `events` (only when
+        `stores_events` is true) are added to the storage's outbox in the same
+        transaction. `release` (with `owner`) drops the lease after the write.
 
         With `owner`, raises `SagaConcurrencyError` (writing nothing) unless `owner`
         holds the lease (expired or not: nobody took it over), and, when

@@ -219,6 +219,27 @@ def _not_found(saga_id: uuid.UUID) -> ValueError:
     return ValueError(f"Saga {saga_id} not found")
 
 
+def _checkpoint_values(
+    owner: str | None,
+    lease_seconds: float | None,
+    context: dict[str, Any] | None,
+    status: SagaStatus | None,
+    *,
+    release: bool,
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if owner is not None and release:
+        values["lease_owner"] = None
+        values["lease_expires_at"] = None
+    elif owner is not None and lease_seconds is not None:
+        values["lease_expires_at"] = _utcnow() + _seconds(lease_seconds)
+    if context is not None:
+        values["context"] = context
+    if status is not None:
+        values["status"] = SagaStatus(status).value
+    return values
+
+
 class EventStager(Protocol):
     """What `outbox=` builds on a checkpoint's session: an outbox that stages events.
 
@@ -606,30 +627,27 @@ class SqlAlchemySagaStorage(ISagaStorage):
         context: dict[str, Any] | None = None,
         status: SagaStatus | None = None,
         log: LogWrite | None = None,
+        logs: Sequence[LogWrite] = (),
         events: Sequence[INotificationEvent[Any]] = (),
+        release: bool = False,
     ) -> None:
         if events and self._outbox is None:
             msg = "this SqlAlchemySagaStorage has no outbox= (stores_events is False)"
             raise ValueError(msg)
         # The conditional UPDATE locks the row and checks the lease in one step (a
         # concurrent claim waits for it, or it waits for the claim and then misses).
-        table = self._executions
-        values: dict[str, Any] = {}
-        conditions: list[sa.ColumnElement[bool]] = []
-        if owner is not None:
-            conditions.append(table.c.lease_owner == owner)
-            if lease_seconds is not None:
-                values["lease_expires_at"] = _utcnow() + _seconds(lease_seconds)
-        if context is not None:
-            values["context"] = context
-        if status is not None:
-            values["status"] = SagaStatus(status).value
+        values = _checkpoint_values(owner, lease_seconds, context, status, release=release)
+        conditions = [] if owner is None else [self._executions.c.lease_owner == owner]
         async with self.session_factory() as session, session.begin():
             connection = await session.connection()
             if await self._update(connection, saga_id, values, *conditions):
-                if log is not None:
+                lines = [log, *logs] if log is not None else list(logs)
+                if lines:
+                    # One multi-row INSERT: the ids, and so the history, keep this order.
                     await connection.execute(
-                        sa.insert(self._logs).values(self._log_values(saga_id, log))
+                        sa.insert(self._logs).values(
+                            [self._log_values(saga_id, line) for line in lines]
+                        )
                     )
                 if events and self._outbox is not None:
                     outbox = self._outbox(session)
