@@ -290,10 +290,7 @@ class SagaTransaction(Generic[ContextT]):
         storage, saga_id = self._storage, self._saga_id
         state = None
         if self._resumable:
-            try:
-                state = await self._stored("load the saga", storage.load_saga(saga_id))
-            except ValueError:
-                state = None
+            state = await self._stored("load the saga", storage.find_saga(saga_id))
         if state is None:
             created = storage.create_saga(
                 saga_id,

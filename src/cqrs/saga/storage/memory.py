@@ -22,8 +22,16 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
+_SPANS: dict[float, datetime.timedelta] = {}
+
+
 def _seconds(seconds: float) -> datetime.timedelta:
-    return datetime.timedelta(seconds=seconds)
+    span = _SPANS.get(seconds)
+    if span is None:  # a handful of lease lengths per process: cache them
+        span = datetime.timedelta(seconds=seconds)
+        if len(_SPANS) < 64:  # noqa: PLR2004 - a bound, not a setting
+            _SPANS[seconds] = span
+    return span
 
 
 def _copy(value: Any) -> Any:  # noqa: ANN401 - JSON data of any shape
@@ -69,7 +77,7 @@ class _Row:
         self.updated_at = now
         self.lease_owner: str | None = None
         self.lease_expires_at: datetime.datetime | None = None
-        self.logs: list[SagaLogEntry] = []
+        self.logs: list[tuple[LogWrite, datetime.datetime]] = []
 
     def touch(self, now: datetime.datetime) -> None:
         self.version += 1
@@ -178,35 +186,30 @@ class MemorySagaStorage(ISagaStorage):
         *,
         copy: bool = True,
     ) -> None:
-        result = log.result if not copy or log.result is None else _copy(log.result)
-        row.logs.append(
-            SagaLogEntry(
-                saga_id=row.saga_id,
-                step_name=log.step_name,
-                action=log.action,
-                status=log.status,
-                timestamp=now,
-                details=log.details,
-                result=result,
-            ),
-        )
+        if copy and log.result is not None:
+            log = log._replace(result=_copy(log.result))
+        row.logs.append((log, now))
 
     async def load_saga(self, saga_id: uuid.UUID) -> SagaState:
         return self._get(saga_id).state()
+
+    async def find_saga(self, saga_id: uuid.UUID) -> SagaState | None:
+        row = self._sagas.get(saga_id.int)
+        return None if row is None else row.state()
 
     async def get_step_history(self, saga_id: uuid.UUID) -> list[SagaLogEntry]:
         row = self._sagas.get(saga_id.int)
         return [
             SagaLogEntry(
-                saga_id=entry.saga_id,
-                step_name=entry.step_name,
-                action=entry.action,
-                status=entry.status,
-                timestamp=entry.timestamp,
-                details=entry.details,
-                result=None if entry.result is None else _copy(entry.result),
+                saga_id=saga_id,
+                step_name=log.step_name,
+                action=log.action,
+                status=log.status,
+                timestamp=timestamp,
+                details=log.details,
+                result=None if log.result is None else _copy(log.result),
             )
-            for entry in (row.logs if row is not None else ())
+            for log, timestamp in (row.logs if row is not None else ())
         ]
 
     async def get_sagas_for_recovery(

@@ -114,6 +114,13 @@ class ISagaStorage(abc.ABC):
     async def load_saga(self, saga_id: uuid.UUID) -> SagaState:
         """The saga's row. Raises `ValueError` if the saga is unknown."""
 
+    async def find_saga(self, saga_id: uuid.UUID) -> SagaState | None:
+        """The saga's row, or None if the saga is unknown (what runners call first)."""
+        try:
+            return await self.load_saga(saga_id)
+        except ValueError:
+            return None
+
     async def load_saga_state(
         self,
         saga_id: uuid.UUID,

@@ -420,6 +420,12 @@ class SqlAlchemySagaStorage(ISagaStorage):
         }
 
     async def load_saga(self, saga_id: uuid.UUID) -> SagaState:
+        state = await self.find_saga(saga_id)
+        if state is None:
+            raise _not_found(saga_id)
+        return state
+
+    async def find_saga(self, saga_id: uuid.UUID) -> SagaState | None:
         table = self._executions
         async with self._transaction() as connection:
             row = (
@@ -428,7 +434,7 @@ class SqlAlchemySagaStorage(ISagaStorage):
                 .one_or_none()
             )
         if row is None:
-            raise _not_found(saga_id)
+            return None
         lease_expires_at: datetime.datetime | None = row["lease_expires_at"]
         return SagaState(
             saga_id=row["id"],
