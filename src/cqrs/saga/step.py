@@ -28,13 +28,14 @@ Resp = TypeVar("Resp", bound="IResponse | None")
 """A step's response type."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, init=False)
 class SagaStepResult(Generic[_Ctx_co, _Resp_co]):
     """What a step's `act` returned, as the saga's stream yields it.
 
     `step_type` is the class that ran (a fallback's class when the fallback ran),
     `step_id` its id in the saga, `saga_id` the saga's. The `with_error` and
     `error_*` fields exist for python-cqrs code; a failing step raises instead.
+    Immutable (a frozen dataclass).
     """
 
     response: _Resp_co
@@ -45,6 +46,30 @@ class SagaStepResult(Generic[_Ctx_co, _Resp_co]):
     error_type: type[Exception] | None = None
     saga_id: uuid.UUID | None = None
     step_id: str | None = None
+
+    def __init__(
+        self,
+        response: _Resp_co,
+        step_type: type[SagaStepHandler[Any, Any]],
+        with_error: bool = False,  # noqa: FBT001, FBT002 - python-cqrs's field
+        error_message: str | None = None,
+        error_traceback: list[str] | None = None,
+        error_type: type[Exception] | None = None,
+        saga_id: uuid.UUID | None = None,
+        step_id: str | None = None,
+    ) -> None:
+        # One dict update instead of the frozen dataclass's eight object.__setattr__
+        # calls: a result is made for every step of every saga.
+        self.__dict__.update(
+            response=response,
+            step_type=step_type,
+            with_error=with_error,
+            error_message=error_message,
+            error_traceback=error_traceback,
+            error_type=error_type,
+            saga_id=saga_id,
+            step_id=step_id,
+        )
 
 
 class StepRun(NamedTuple):

@@ -268,16 +268,7 @@ class SagaTransaction(Generic[ContextT]):
                 except Exception as error:
                     await self._compensate(error)
                     raise
-                yield SagaStepResult(
-                    result.response,
-                    result.step_type,
-                    result.with_error,
-                    result.error_message,
-                    result.error_traceback,
-                    result.error_type,
-                    self._saga_id,
-                    ran.step_id,
-                )
+                yield _named(result, self._saga_id, ran.step_id)
         finally:
             await self._stop_heartbeat()
             await self._release()
@@ -693,6 +684,21 @@ class SagaTransaction(Generic[ContextT]):
 
 def _is_notification(event: IEvent) -> TypeIs[INotificationEvent[Any]]:
     return isinstance(event, INotificationEvent)
+
+
+def _named(
+    result: SagaStepResult[ContextT, Any],
+    saga_id: uuid.UUID,
+    step_id: str,
+) -> SagaStepResult[ContextT, Any]:
+    """A copy of a step's result naming its saga and step (what the stream yields).
+
+    Copied field by field through the instance dict: cheaper than building a frozen
+    dataclass again, once per step of every saga.
+    """
+    named: SagaStepResult[ContextT, Any] = object.__new__(type(result))
+    named.__dict__.update(result.__dict__, saga_id=saga_id, step_id=step_id)
+    return named
 
 
 def _describe(error: BaseException | None) -> str:

@@ -49,6 +49,12 @@ conditional `UPDATE`s (the row lock makes check and write one step);
 `claim_for_recovery` and `fail_exhausted` select with `FOR UPDATE SKIP LOCKED` on
 PostgreSQL and MariaDB 10.6+ / MySQL 8, so concurrent workers never get the same
 saga. SQLite has no row locks but one writer at a time.
+
+With `outbox=` (a function building an outbox on a session, e.g.
+`lambda session: SqlAlchemyOutboxedEventRepository(session, event_map, table=t)`), the
+notification events of a completed step are staged in that outbox in the checkpoint
+that records the step: stored together, or not at all. The outbox table must be in
+the same database; the outbox relay publishes the rows.
 """
 
 from __future__ import annotations
