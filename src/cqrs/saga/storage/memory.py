@@ -15,6 +15,7 @@ from cqrs.saga.storage.protocol import ISagaStorage, LogWrite, SagaState
 
 __all__ = ("MemorySagaStorage",)
 
+_ACTIONS: dict[str, StepAction] = {"act": "act", "compensate": "compensate"}
 _INTERRUPTED = frozenset({SagaStatus.PENDING, SagaStatus.RUNNING, SagaStatus.COMPENSATING})
 
 
@@ -41,6 +42,12 @@ def _copy(value: Any) -> Any:  # noqa: ANN401 - JSON data of any shape
     if isinstance(value, list):
         return [_copy(item) for item in value]  # pyright: ignore[reportUnknownVariableType]  # as above
     return value
+
+
+# A log line as kept: (step, action, status value, details, result, time). Plain values
+# only, so the garbage collector stops tracking most of these tuples; the storage
+# keeps every line of every saga.
+_Line = tuple[str, str, str, "str | None", "dict[str, Any] | None", datetime.datetime]
 
 
 class _Row:
@@ -77,7 +84,7 @@ class _Row:
         self.updated_at = now
         self.lease_owner: str | None = None
         self.lease_expires_at: datetime.datetime | None = None
-        self.logs: list[tuple[LogWrite, datetime.datetime]] = []
+        self.logs: list[_Line] = []
 
     def touch(self, now: datetime.datetime) -> None:
         self.version += 1
@@ -186,9 +193,9 @@ class MemorySagaStorage(ISagaStorage):
         *,
         copy: bool = True,
     ) -> None:
-        if copy and log.result is not None:
-            log = log._replace(result=_copy(log.result))
-        row.logs.append((log, now))
+        result = _copy(log.result) if copy and log.result is not None else log.result
+        # str(): the member's value (SagaStepStatus.__str__), or a plain string as given.
+        row.logs.append((log.step_name, log.action, str(log.status), log.details, result, now))
 
     async def load_saga(self, saga_id: uuid.UUID) -> SagaState:
         return self._get(saga_id).state()
@@ -202,14 +209,16 @@ class MemorySagaStorage(ISagaStorage):
         return [
             SagaLogEntry(
                 saga_id=saga_id,
-                step_name=log.step_name,
-                action=log.action,
-                status=log.status,
+                step_name=step_name,
+                action=_ACTIONS[action],
+                status=SagaStepStatus(status),
                 timestamp=timestamp,
-                details=log.details,
-                result=None if log.result is None else _copy(log.result),
+                details=details,
+                result=None if result is None else _copy(result),
             )
-            for log, timestamp in (row.logs if row is not None else ())
+            for step_name, action, status, details, result, timestamp in (
+                row.logs if row is not None else ()
+            )
         ]
 
     async def get_sagas_for_recovery(
