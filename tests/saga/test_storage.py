@@ -65,7 +65,7 @@ class Store:
             seconds=seconds
         )
         if isinstance(self.storage, MemorySagaStorage):
-            self.storage._sagas[saga_id.int].updated_at = earlier
+            self.storage._sagas[saga_id]["updated_at"] = earlier  # as python-cqrs's examples do
             return
         assert self.sessions is not None
         assert self.tables is not None

@@ -283,12 +283,16 @@ class SagaTransaction(Generic[ContextT]):
         if self._resumable:
             state = await self._stored("load the saga", storage.find_saga(saga_id))
         if state is None:
-            created = storage.create_saga(
-                saga_id,
-                self._saga.name,
-                self._context.to_dict(),
-                owner=self._owner,
-                lease_seconds=self._lease_seconds,
+            created = (
+                storage.create_saga(
+                    saga_id,
+                    self._saga.name,
+                    self._context.to_dict(),
+                    owner=self._owner,
+                    lease_seconds=self._lease_seconds,
+                )
+                if storage.supports_leases
+                else storage.create_saga(saga_id, self._saga.name, self._context.to_dict())
             )
             await self._stored("create the saga", created)
             self._holding = True

@@ -86,6 +86,15 @@ class _Row:
         self.lease_expires_at: datetime.datetime | None = None
         self.logs: list[_Line] = []
 
+    def __getitem__(self, field: str) -> object:
+        # python-cqrs kept rows as dicts: `row["updated_at"]`.
+        return getattr(self, field)
+
+    def __setitem__(self, field: str, value: object) -> None:
+        if field not in self.__slots__:
+            raise KeyError(field)
+        setattr(self, field, value)
+
     def touch(self, now: datetime.datetime) -> None:
         self.version += 1
         self.updated_at = now
@@ -113,6 +122,24 @@ class _Row:
         )
 
 
+class _RowsById:
+    """The rows by saga id, as python-cqrs's `MemorySagaStorage._sagas` is indexed."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: dict[int, _Row]) -> None:
+        self._rows = rows
+
+    def __getitem__(self, saga_id: uuid.UUID) -> _Row:
+        return self._rows[saga_id.int]
+
+    def __contains__(self, saga_id: object) -> bool:
+        return isinstance(saga_id, uuid.UUID) and saga_id.int in self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 class MemorySagaStorage(ISagaStorage):
     """Keeps sagas in this process's memory; lost when it exits.
 
@@ -122,13 +149,21 @@ class MemorySagaStorage(ISagaStorage):
     it fresh ones on every call: copying them again would double its cost).
     """
 
+    supports_leases = True
+
     def __init__(self) -> None:
         # Keyed by the id's integer: hashing an int is much cheaper than a UUID.
-        self._sagas: dict[int, _Row] = {}
+        self._rows: dict[int, _Row] = {}
+
+    @property
+    def _sagas(self) -> _RowsById:
+        # python-cqrs's examples reach in here (`storage._sagas[saga_id]["updated_at"]
+        # = ...`) to make a saga look stale; keep that working.
+        return _RowsById(self._rows)
 
     def _get(self, saga_id: uuid.UUID) -> _Row:
         try:
-            return self._sagas[saga_id.int]
+            return self._rows[saga_id.int]
         except KeyError:
             msg = f"Saga {saga_id} not found"
             raise ValueError(msg) from None
@@ -142,11 +177,11 @@ class MemorySagaStorage(ISagaStorage):
         owner: str | None = None,
         lease_seconds: float | None = None,
     ) -> None:
-        if saga_id.int in self._sagas:
+        if saga_id.int in self._rows:
             msg = f"Saga {saga_id} already exists"
             raise ValueError(msg)
         now = _now()
-        row = self._sagas[saga_id.int] = _Row(saga_id, name, _copy(context), now)
+        row = self._rows[saga_id.int] = _Row(saga_id, name, _copy(context), now)
         if owner is not None and lease_seconds is not None:
             row.lease_owner = owner
             row.lease_expires_at = now + _seconds(lease_seconds)
@@ -200,12 +235,21 @@ class MemorySagaStorage(ISagaStorage):
     async def load_saga(self, saga_id: uuid.UUID) -> SagaState:
         return self._get(saga_id).state()
 
+    async def load_saga_state(
+        self,
+        saga_id: uuid.UUID,
+        *,
+        read_for_update: bool = False,  # noqa: ARG002 - python-cqrs's; one process, no locks
+    ) -> tuple[SagaStatus, dict[str, Any], int]:
+        row = self._get(saga_id)
+        return row.status, _copy(row.context), row.version
+
     async def find_saga(self, saga_id: uuid.UUID) -> SagaState | None:
-        row = self._sagas.get(saga_id.int)
+        row = self._rows.get(saga_id.int)
         return None if row is None else row.state()
 
     async def get_step_history(self, saga_id: uuid.UUID) -> list[SagaLogEntry]:
-        row = self._sagas.get(saga_id.int)
+        row = self._rows.get(saga_id.int)
         return [
             SagaLogEntry(
                 saga_id=saga_id,
@@ -234,7 +278,7 @@ class MemorySagaStorage(ISagaStorage):
         cutoff = None if stale_after_seconds is None else _now() - _seconds(stale_after_seconds)
         found = [
             row
-            for row in self._sagas.values()
+            for row in self._rows.values()
             if row.status in statuses
             and row.recovery_attempts < max_recovery_attempts
             and (cutoff is None or row.updated_at < cutoff)
@@ -270,7 +314,7 @@ class MemorySagaStorage(ISagaStorage):
         return True
 
     async def release_lease(self, saga_id: uuid.UUID, owner: str) -> None:
-        row = self._sagas.get(saga_id.int)
+        row = self._rows.get(saga_id.int)
         if row is not None and row.lease_owner == owner:
             row.lease_owner = None
             row.lease_expires_at = None
@@ -279,7 +323,7 @@ class MemorySagaStorage(ISagaStorage):
     def _interrupted(self, now: datetime.datetime, saga_name: str | None) -> list[_Row]:
         found = [
             row
-            for row in self._sagas.values()
+            for row in self._rows.values()
             if row.status in _INTERRUPTED
             and (row.lease_expires_at is None or row.lease_expires_at <= now)
             and (saga_name is None or row.name == saga_name)

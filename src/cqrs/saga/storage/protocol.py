@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import datetime
 import uuid
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any, NamedTuple, Protocol
 
 from cqrs.events import INotificationEvent
 from cqrs.saga.storage.enums import SagaStatus, SagaStepStatus
 from cqrs.saga.storage.models import SagaLogEntry, StepAction
 
-__all__ = ("ISagaStorage", "LogWrite", "SagaState")
+__all__ = ("ISagaStorage", "LogWrite", "SagaState", "SagaStorageRun")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +43,112 @@ class LogWrite(NamedTuple):
     result: dict[str, Any] | None = None
 
 
+class SagaStorageRun(Protocol):
+    """python-cqrs's unit of work over a storage (`ISagaStorage.create_run()`)."""
+
+    async def create_saga(self, saga_id: uuid.UUID, name: str, context: dict[str, Any]) -> None: ...
+
+    async def update_context(
+        self,
+        saga_id: uuid.UUID,
+        context: dict[str, Any],
+        current_version: int | None = None,
+    ) -> None: ...
+
+    async def update_status(self, saga_id: uuid.UUID, status: SagaStatus) -> None: ...
+
+    async def log_step(
+        self,
+        saga_id: uuid.UUID,
+        step_name: str,
+        action: StepAction,
+        status: SagaStepStatus,
+        details: str | None = None,
+    ) -> None: ...
+
+    async def load_saga_state(
+        self,
+        saga_id: uuid.UUID,
+        *,
+        read_for_update: bool = False,
+    ) -> tuple[SagaStatus, dict[str, Any], int]: ...
+
+    async def get_step_history(self, saga_id: uuid.UUID) -> list[SagaLogEntry]: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class _WriteThroughRun:
+    """A run whose writes go straight to the storage (each committed when made)."""
+
+    __slots__ = ("_storage",)
+
+    def __init__(self, storage: ISagaStorage) -> None:
+        self._storage = storage
+
+    async def create_saga(self, saga_id: uuid.UUID, name: str, context: dict[str, Any]) -> None:
+        await self._storage.create_saga(saga_id, name, context)
+
+    async def update_context(
+        self,
+        saga_id: uuid.UUID,
+        context: dict[str, Any],
+        current_version: int | None = None,
+    ) -> None:
+        await self._storage.update_context(saga_id, context, current_version)
+
+    async def update_status(self, saga_id: uuid.UUID, status: SagaStatus) -> None:
+        await self._storage.update_status(saga_id, status)
+
+    async def log_step(
+        self,
+        saga_id: uuid.UUID,
+        step_name: str,
+        action: StepAction,
+        status: SagaStepStatus,
+        details: str | None = None,
+    ) -> None:
+        await self._storage.log_step(saga_id, step_name, action, status, details)
+
+    async def load_saga_state(
+        self,
+        saga_id: uuid.UUID,
+        *,
+        read_for_update: bool = False,
+    ) -> tuple[SagaStatus, dict[str, Any], int]:
+        return await self._storage.load_saga_state(saga_id, read_for_update=read_for_update)
+
+    async def get_step_history(self, saga_id: uuid.UUID) -> list[SagaLogEntry]:
+        return await self._storage.get_step_history(saga_id)
+
+    async def commit(self) -> None:
+        """Nothing left to commit: each write was committed when made."""
+
+    async def rollback(self) -> None:
+        """Nothing can be undone: each write was committed when made."""
+
+
 class ISagaStorage(abc.ABC):
+    """Saga state: one row per saga (status, context, version, lease) and a step log.
+
+    The abstract methods are python-cqrs 4.x's nine, with the same signatures and
+    meaning, so a storage written for python-cqrs works here. The others have
+    defaults built on those nine, which the shipped storages replace:
+
+    - leases: whoever runs a saga (a mediator's stream, `recover_saga`, a recovery
+      worker) holds its lease, renews it while it runs, and releases it at the end; a
+      saga whose lease expired was interrupted (its runner crashed or was killed),
+      and `claim_for_recovery` hands it to exactly one worker. The defaults keep no
+      lease (`supports_leases` is False): one runner per saga is then up to you;
+    - `checkpoint`: one atomic write per step (default: the nine methods in turn);
+    - `load_saga` / `find_saga`: the whole row (default: from `load_saga_state`).
+
+    Each method is atomic on its own. Every change of a saga's row increments its
+    `version`.
+    """
+
     stores_events: bool = False
     """Whether `checkpoint` can store a step's notification events in an outbox.
 
@@ -51,18 +157,18 @@ class ISagaStorage(abc.ABC):
     completion and its events are committed together.
     """
 
-    """Saga state: one row per saga (status, context, version, lease) and a step log.
+    supports_leases: bool = False
+    """Whether the storage keeps leases (the shipped ones do); see the class docstring."""
 
-    The first nine methods are python-cqrs 4.x's, with the same signatures and
-    meaning; a storage written for it needs the lease methods and `load_saga` too.
-    Each method is atomic on its own. Every change of a saga's row increments its
-    `version`.
+    @contextlib.asynccontextmanager
+    async def create_run(self) -> AsyncGenerator[SagaStorageRun, None]:
+        """python-cqrs's unit of work: the storage's methods, then `commit()`.
 
-    Leases: whoever runs a saga (a mediator's stream, `recover_saga`, a recovery
-    worker) holds its lease, renews it while it runs, and releases it at the end. A
-    saga whose lease expired was interrupted (its runner crashed or was killed):
-    `claim_for_recovery` hands it to exactly one worker.
-    """
+        Here each write of a run is committed when made (the saga engine writes each
+        step in one `checkpoint` instead): `commit()` does nothing more, and
+        `rollback()` cannot undo them.
+        """
+        yield _WriteThroughRun(self)
 
     @abc.abstractmethod
     async def create_saga(
@@ -110,9 +216,15 @@ class ISagaStorage(abc.ABC):
     ) -> None:
         """Append a line to the saga's step log."""
 
-    @abc.abstractmethod
     async def load_saga(self, saga_id: uuid.UUID) -> SagaState:
-        """The saga's row. Raises `ValueError` if the saga is unknown."""
+        """The saga's row. Raises `ValueError` if the saga is unknown.
+
+        Default (for storages written for python-cqrs): from `load_saga_state`, with
+        the name, counters and times it does not know left empty.
+        """
+        status, context, version = await self.load_saga_state(saga_id)
+        epoch = datetime.datetime.fromtimestamp(0, datetime.timezone.utc)
+        return SagaState(saga_id, "", status, context, version, 0, epoch, epoch, None, None)
 
     async def find_saga(self, saga_id: uuid.UUID) -> SagaState | None:
         """The saga's row, or None if the saga is unknown (what runners call first)."""
@@ -121,15 +233,18 @@ class ISagaStorage(abc.ABC):
         except ValueError:
             return None
 
+    @abc.abstractmethod
     async def load_saga_state(
         self,
         saga_id: uuid.UUID,
         *,
-        read_for_update: bool = False,  # noqa: ARG002 - python-cqrs signature; leases lock instead
+        read_for_update: bool = False,
     ) -> tuple[SagaStatus, dict[str, Any], int]:
-        """(status, context, version). Raises `ValueError` if the saga is unknown."""
-        state = await self.load_saga(saga_id)
-        return state.status, state.context, state.version
+        """(status, context, version). Raises `ValueError` if the saga is unknown.
+
+        `read_for_update` is python-cqrs's; the shipped storages lock with leases
+        instead and ignore it.
+        """
 
     @abc.abstractmethod
     async def get_step_history(self, saga_id: uuid.UUID) -> list[SagaLogEntry]:
@@ -162,19 +277,21 @@ class ISagaStorage(abc.ABC):
     async def set_recovery_attempts(self, saga_id: uuid.UUID, attempts: int) -> None:
         """Set the number of recovery attempts."""
 
-    @abc.abstractmethod
     async def acquire_lease(self, saga_id: uuid.UUID, owner: str, lease_seconds: float) -> bool:
         """Take or extend the saga's lease for `owner`, unless another owner holds it.
 
         True if `owner` now holds it until `lease_seconds` from now; False if another
         owner's lease has not expired. Raises `ValueError` if the saga is unknown.
+        Default: no lease is kept; always True.
         """
+        del owner, lease_seconds  # no lease to take
+        await self.load_saga_state(saga_id)
+        return True
 
-    @abc.abstractmethod
     async def release_lease(self, saga_id: uuid.UUID, owner: str) -> None:
-        """Drop `owner`'s lease (no-op if it does not hold it)."""
+        """Drop `owner`'s lease (no-op if it does not hold it). Default: nothing to drop."""
+        del saga_id, owner
 
-    @abc.abstractmethod
     async def claim_for_recovery(
         self,
         owner: str,
@@ -191,9 +308,17 @@ class ISagaStorage(abc.ABC):
         fewer recovery attempts than the maximum, and (when given) not updated for
         `stale_after_seconds`. Concurrent callers never get the same saga (SQL
         storages lock rows with `FOR UPDATE SKIP LOCKED`).
-        """
 
-    @abc.abstractmethod
+        Default (no leases): `get_sagas_for_recovery`, counting an attempt on each;
+        only safe with one recovery worker.
+        """
+        del owner, lease_seconds  # no lease to take
+        stale = None if stale_after_seconds is None else int(stale_after_seconds)
+        found = await self.get_sagas_for_recovery(limit, max_recovery_attempts, stale, saga_name)
+        for saga_id in found:
+            await self.increment_recovery_attempts(saga_id)
+        return found
+
     async def fail_exhausted(
         self,
         max_recovery_attempts: int,
@@ -204,10 +329,12 @@ class ISagaStorage(abc.ABC):
         """Mark FAILED the interrupted sagas that used up their recovery attempts.
 
         Interrupted as in `claim_for_recovery`, with `max_recovery_attempts` or more.
-        Returns their ids so the caller can report them.
+        Returns their ids so the caller can report them. Default: none (python-cqrs's
+        `get_sagas_for_recovery` cannot list them).
         """
+        del max_recovery_attempts, limit, saga_name
+        return []
 
-    @abc.abstractmethod
     async def checkpoint(
         self,
         saga_id: uuid.UUID,
@@ -234,4 +361,17 @@ class ISagaStorage(abc.ABC):
 
         Every checkpoint is a change of the row, so it increments `version`, a
         lease-only one (a runner's heartbeat) included.
+
+        Default (for storages written for python-cqrs): `update_context`,
+        `update_status` and `log_step` in turn, not atomic; no lease is checked.
         """
+        del owner, lease_seconds, release  # no lease kept
+        if events:
+            msg = f"{type(self).__qualname__} has no outbox (stores_events is False)"
+            raise ValueError(msg)
+        if context is not None:
+            await self.update_context(saga_id, context)
+        if status is not None:
+            await self.update_status(saga_id, status)
+        for line in (log, *logs) if log is not None else logs:
+            await self.log_step(saga_id, line.step_name, line.action, line.status, line.details)

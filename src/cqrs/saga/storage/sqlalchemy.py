@@ -269,6 +269,8 @@ class SqlAlchemySagaStorage(ISagaStorage):
 
     __slots__ = ("_executions", "_logs", "_outbox", "session_factory")
 
+    supports_leases = True
+
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
@@ -430,6 +432,15 @@ class SqlAlchemySagaStorage(ISagaStorage):
         if state is None:
             raise _not_found(saga_id)
         return state
+
+    async def load_saga_state(
+        self,
+        saga_id: uuid.UUID,
+        *,
+        read_for_update: bool = False,  # noqa: ARG002 - python-cqrs's; leases lock instead
+    ) -> tuple[SagaStatus, dict[str, Any], int]:
+        state = await self.load_saga(saga_id)
+        return state.status, state.context, state.version
 
     async def find_saga(self, saga_id: uuid.UUID) -> SagaState | None:
         table = self._executions
