@@ -14,7 +14,9 @@ same code).
    what its own `act` returned.
 3. **Order C-3 is interrupted** after its first step (the loop stops, as a crashed
    worker would). A `SagaRecoveryWorker` finds it and finishes it from the stored
-   context, without repeating the completed step.
+   context, without repeating the completed step. Its charge is attempt 2: the
+   interrupted run had recorded the charge's start (with the reservation's
+   completion), so the recovery uses a new idempotency key.
 
 Run it from the repository root: `python examples/saga_orders.py`. It prints:
 
@@ -30,7 +32,7 @@ Run it from the repository root: `python examples/saga_orders.py`. It prints:
     B-2: failed (no courier for B-2); saga status failed
     C-3: ReserveItems -> reservation R-C-3
     C-3: interrupted; saga status running
-    C-3: ChargeCard -> payment P-C-3 (attempt 1)
+    C-3: ChargeCard -> payment P-C-3 (attempt 2)
     C-3: e-mail sent: order shipped
     recovery worker: 1 completed, 0 compensated
 
