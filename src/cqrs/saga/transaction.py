@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import inspect
 import itertools
 import logging
 import os
@@ -16,11 +15,22 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from types import TracebackType
 from typing import Any, Generic, Protocol
 
-from typing_extensions import TypeIs, TypeVar
+from typing_extensions import TypeVar
 
 from cqrs.container.protocol import Resolver
 from cqrs.events import IEvent, INotificationEvent
-from cqrs.saga._specs import StepSpec, generic_args
+from cqrs.saga._records import (
+    Completed,
+    History,
+    compensate_takes_response,
+    describe,
+    dump_response,
+    events_of,
+    is_notification,
+    named,
+    rebuild_response,
+)
+from cqrs.saga._specs import StepSpec
 from cqrs.saga.errors import (
     SagaConcurrencyError,
     SagaRecoveredError,
@@ -67,76 +77,6 @@ class _SagaLike(Protocol):
 
     @property
     def run_timeout(self) -> float | None: ...
-
-
-@dataclasses.dataclass
-class _Completed:
-    """A step whose `act` completed: what compensation needs."""
-
-    step_id: str
-    handler: type[SagaStepHandler[Any, Any]]
-    instance: SagaStepHandler[Any, Any] | None
-    response: object
-
-
-_TAKES_RESPONSE: dict[type[Any], bool] = {}
-
-
-def _compensate_takes_response(handler: type[Any]) -> bool:
-    known = _TAKES_RESPONSE.get(handler)
-    if known is None:
-        parameters = inspect.signature(handler.compensate).parameters
-        known = _TAKES_RESPONSE[handler] = "response" in parameters
-    return known
-
-
-def _rebuild_response(handler: type[Any], data: dict[str, Any] | None) -> object:
-    """What a step's `act` returned, from the result stored in the log."""
-    if data is None:
-        return None
-    args = generic_args(handler, SagaStepHandler)
-    response_type = args[1] if args and len(args) > 1 else None
-    from_dict = getattr(response_type, "from_dict", None)
-    if from_dict is None:
-        return None
-    try:
-        return from_dict(**data)
-    except Exception:  # a changed response class: compensation gets None, and says why
-        _logger.warning(
-            "could not rebuild %s's stored response for its compensation",
-            handler.__qualname__,
-            exc_info=True,
-        )
-        return None
-
-
-def _dump_response(response: object) -> dict[str, Any] | None:
-    to_dict = getattr(response, "to_dict", None)
-    if to_dict is None:
-        return None
-    data: dict[str, Any] = to_dict()
-    return data
-
-
-class _History:
-    """What a saga's log says about its steps."""
-
-    def __init__(self, entries: Sequence[SagaLogEntry]) -> None:
-        self.acted: dict[str, SagaLogEntry] = {}
-        self.compensated: set[str] = set()
-        self.attempts: dict[str, int] = {}
-        for entry in entries:
-            if entry.action == "act":
-                if _status(entry) is SagaStepStatus.STARTED:
-                    self.attempts[entry.step_name] = self.attempts.get(entry.step_name, 0) + 1
-                elif _status(entry) is SagaStepStatus.COMPLETED:
-                    self.acted[entry.step_name] = entry
-            elif _status(entry) is SagaStepStatus.COMPLETED:
-                self.compensated.add(entry.step_name)
-
-
-def _status(entry: SagaLogEntry) -> SagaStepStatus:
-    return SagaStepStatus(entry.status)
 
 
 class SagaTransaction(Generic[ContextT]):
@@ -194,7 +134,7 @@ class SagaTransaction(Generic[ContextT]):
         self._owner = owner if owner is not None else new_owner()
         self._lease_seconds = lease_seconds
         self._emit_events = emit_events
-        self._completed: list[_Completed] = []
+        self._completed: list[Completed] = []
         self._compensated_ids: set[str] = set()
         self._compensated = False
         self._holding = False
@@ -268,12 +208,12 @@ class SagaTransaction(Generic[ContextT]):
                 except Exception as error:
                     await self._compensate(error)
                     raise
-                yield _named(result, self._saga_id, ran.step_id)
+                yield named(result, self._saga_id, ran.step_id)
         finally:
             await self._stop_heartbeat()
             await self._release()
 
-    async def _start(self) -> tuple[_History, list[StepSpec]] | None:
+    async def _start(self) -> tuple[History, list[StepSpec]] | None:
         """Create the saga, or load it to resume; take its lease; record the first start.
 
         Returns the log and the steps left to run; None when there is nothing to do.
@@ -296,7 +236,7 @@ class SagaTransaction(Generic[ContextT]):
             )
             await self._stored("create the saga", created)
             self._holding = True
-            history = _History(())
+            history = History(())
             todo = self._plan(history)
             await self._begin(todo, history, SagaStatus.RUNNING)
             return history, todo
@@ -304,7 +244,7 @@ class SagaTransaction(Generic[ContextT]):
             _logger.info("saga %s is already completed", saga_id)
             return None
         await self._take_lease()
-        history = _History(await self._stored("read the log", storage.get_step_history(saga_id)))
+        history = History(await self._stored("read the log", storage.get_step_history(saga_id)))
         if state.status in (SagaStatus.COMPENSATING, SagaStatus.FAILED):
             self._plan(history)
             self._compensated_ids = set(history.compensated)
@@ -316,7 +256,7 @@ class SagaTransaction(Generic[ContextT]):
         )
         return history, todo
 
-    def _plan(self, history: _History) -> list[StepSpec]:
+    def _plan(self, history: History) -> list[StepSpec]:
         """The steps left to run; the completed ones go to `_completed`, in saga order."""
         todo: list[StepSpec] = []
         for spec in self._saga.step_specs:
@@ -330,7 +270,7 @@ class SagaTransaction(Generic[ContextT]):
     async def _begin(
         self,
         todo: list[StepSpec],
-        history: _History,
+        history: History,
         status: SagaStatus | None,
     ) -> None:
         if not todo:  # an empty saga, or one whose last completion was recorded alone
@@ -339,7 +279,7 @@ class SagaTransaction(Generic[ContextT]):
             return
         await self._checkpoint(status=status, logs=(self._started(todo[0], history),))
 
-    def _started(self, spec: StepSpec, history: _History) -> LogWrite:
+    def _started(self, spec: StepSpec, history: History) -> LogWrite:
         """The STARTED line of the step's next attempt (counted in `history`)."""
         attempt = history.attempts[spec.step_id] = history.attempts.get(spec.step_id, 0) + 1
         return LogWrite(spec.step_id, "act", SagaStepStatus.STARTED, f"attempt {attempt}")
@@ -361,11 +301,11 @@ class SagaTransaction(Generic[ContextT]):
             raise SagaConcurrencyError(msg)
         self._holding = True
 
-    def _from_log(self, spec: StepSpec, step_id: str, entry: SagaLogEntry) -> _Completed:
+    def _from_log(self, spec: StepSpec, step_id: str, entry: SagaLogEntry) -> Completed:
         handler = spec.handler
         if spec.fallback is not None and step_id == spec.fallback.step_id:
             handler = spec.fallback.handler
-        return _Completed(step_id, handler, None, _rebuild_response(handler, entry.result))
+        return Completed(step_id, handler, None, rebuild_response(handler, entry.result))
 
     # -- the lease -------------------------------------------------------------------
 
@@ -451,7 +391,7 @@ class SagaTransaction(Generic[ContextT]):
     async def _run_fallback(
         self,
         spec: StepSpec,
-        history: _History,
+        history: History,
         following: StepSpec | None,
     ) -> tuple[SagaStepResult[ContextT, Any], Sequence[IEvent], StepSpec]:
         """Run a `Fallback` entry: its step, or on failure its fallback; say which ran."""
@@ -485,7 +425,7 @@ class SagaTransaction(Generic[ContextT]):
     async def _act(
         self,
         spec: StepSpec,
-        history: _History,
+        history: History,
         following: StepSpec | None,
         *,
         breaker: Any = None,  # noqa: ANN401 - an ICircuitBreaker; checked by Fallback's type
@@ -511,7 +451,7 @@ class SagaTransaction(Generic[ContextT]):
                 else:
                     result = await self._call_act(instance, handler, breaker)
             except Exception as error:
-                failed = LogWrite(spec.step_id, "act", SagaStepStatus.FAILED, _describe(error))
+                failed = LogWrite(spec.step_id, "act", SagaStepStatus.FAILED, describe(error))
                 retrying = (
                     retry is not None
                     and attempt_in_run < attempts
@@ -548,12 +488,12 @@ class SagaTransaction(Generic[ContextT]):
                 )
                 raise TypeError(msg)
             step_result = typing.cast("SagaStepResult[ContextT, Any]", result)
-            events = _events_of(instance)
+            events = events_of(instance)
             stored: tuple[INotificationEvent[Any], ...] = ()
             if self._storage.stores_events:
                 # Committed with the step's completion, through the storage's outbox.
-                stored = tuple(e for e in events if _is_notification(e))
-                events = tuple(e for e in events if not _is_notification(e))
+                stored = tuple(e for e in events if is_notification(e))
+                events = tuple(e for e in events if not is_notification(e))
             # One write: this step completed, and the next one started (or the saga
             # completed, its lease released).
             await self._checkpoint(
@@ -562,7 +502,7 @@ class SagaTransaction(Generic[ContextT]):
                     spec.step_id,
                     "act",
                     SagaStepStatus.COMPLETED,
-                    result=_dump_response(step_result.response),
+                    result=dump_response(step_result.response),
                 ),
                 logs=() if following is None else (self._started(following, history),),
                 status=SagaStatus.COMPLETED if following is None else None,
@@ -572,7 +512,7 @@ class SagaTransaction(Generic[ContextT]):
             if following is None:
                 self._holding = False
             self._completed.append(
-                _Completed(spec.step_id, handler, instance, step_result.response),
+                Completed(spec.step_id, handler, instance, step_result.response),
             )
             return step_result, events
         msg = "unreachable: the last attempt returns or raises"  # pragma: no cover
@@ -643,7 +583,7 @@ class SagaTransaction(Generic[ContextT]):
                 error.add_note(f"compensation of step {step_id} failed: {failure!r}")
         return [step_id for step_id, _ in failures]
 
-    async def _compensate_step(self, done: _Completed) -> Exception | None:
+    async def _compensate_step(self, done: Completed) -> Exception | None:
         await self._checkpoint(
             log=LogWrite(done.step_id, "compensate", SagaStepStatus.STARTED),
         )
@@ -656,7 +596,7 @@ class SagaTransaction(Generic[ContextT]):
                 instance = done.instance
                 if instance is None:
                     instance = done.instance = await self._container.resolve(done.handler)
-                if _compensate_takes_response(done.handler):
+                if compensate_takes_response(done.handler):
                     await instance.compensate(self._context, response=done.response)  # type: ignore[call-arg]  # checked just above
                 else:
                     await instance.compensate(self._context)
@@ -681,37 +621,6 @@ class SagaTransaction(Generic[ContextT]):
             )
             return None
         await self._checkpoint(
-            log=LogWrite(done.step_id, "compensate", SagaStepStatus.FAILED, _describe(last)),
+            log=LogWrite(done.step_id, "compensate", SagaStepStatus.FAILED, describe(last)),
         )
         return last
-
-
-def _is_notification(event: IEvent) -> TypeIs[INotificationEvent[Any]]:
-    return isinstance(event, INotificationEvent)
-
-
-def _named(
-    result: SagaStepResult[ContextT, Any],
-    saga_id: uuid.UUID,
-    step_id: str,
-) -> SagaStepResult[ContextT, Any]:
-    """A copy of a step's result naming its saga and step (what the stream yields).
-
-    Copied field by field through the instance dict: cheaper than building a frozen
-    dataclass again, once per step of every saga.
-    """
-    named: SagaStepResult[ContextT, Any] = object.__new__(type(result))
-    named.__dict__.update(result.__dict__, saga_id=saga_id, step_id=step_id)
-    return named
-
-
-def _describe(error: BaseException | None) -> str:
-    return "" if error is None else f"{type(error).__qualname__}: {error}"
-
-
-def _events_of(instance: SagaStepHandler[Any, Any]) -> Sequence[IEvent]:
-    try:
-        return tuple(instance.events)
-    except Exception:  # a broken `events` property must not undo a completed step
-        _logger.exception("could not read the events of %s", type(instance).__qualname__)
-        return ()
