@@ -8,24 +8,21 @@ request and response classes (pydantic models or dataclasses). No link is built.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import itertools
-import re
-import types
 import typing
 from collections.abc import Iterable, Sequence
-from typing import Any, ForwardRef, TypeVar, cast, get_args, get_origin
+from typing import Any, TypeVar, cast, get_args, get_origin
 
 import pydantic
 from typing_extensions import TypeIs
 
+from cqrs._diagrams import mermaid_text as mt
 from cqrs._errors import ChainExhaustedError, HandlerBindingTypeError
 from cqrs._interfaces.cor import CORRequestHandler
 from cqrs._introspect import UNKNOWN, type_arguments, type_name
 
 __all__ = ("CoRMermaid",)
 
-_INDENT = "    "
 _CALLER = "M"
 _BASE = CORRequestHandler.__name__
 _HOW_TO_CALL = "such as CoRMermaid([FirstLink, SecondLink])"
@@ -37,14 +34,6 @@ _BASE_MEMBERS = (
     "+next(request) Res | None",
     f"+set_next(handler) {_BASE}",
 )
-_NOT_IN_IDENTIFIER = re.compile(r"[^0-9A-Za-z_]+")
-# Local classes report `outer_function.<locals>.Name`; readers only need `Name`.
-_LOCALS_PREFIX = re.compile(r"[\w.]*<locals>\.")
-# Characters that end a message in a sequence diagram: written as the entity codes
-# `#<code>;`, which Mermaid turns back into the characters.
-_SEQUENCE_SPECIAL = "#;"
-# The only character a quoted class label cannot hold.
-_LABEL_SPECIAL = '"'
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -107,12 +96,12 @@ class CoRMermaid:
         """
         lines = ["sequenceDiagram", _line(1, f"participant {_CALLER} as Mediator")]
         lines += (
-            _line(1, f"participant {_alias(index)} as {_text(link.name)}")
+            _line(1, f"participant {_alias(index)} as {mt.text(link.name)}")
             for index, link in enumerate(self._links)
         )
         lines.append(_line(1, f"{_CALLER}->>{_alias(0)}: handle(request)"))
         lines += _alternatives(self._links)
-        return _joined(lines)
+        return mt.joined(lines)
 
     def class_diagram(self) -> str:
         """A `classDiagram` of the chain.
@@ -123,15 +112,15 @@ class CoRMermaid:
         which types each link handles and returns. Names that are not Mermaid
         identifiers (`Page[Item]`) get an identifier and keep the name as a label.
         """
-        ids = _Identifiers(reserved=_BASE)
+        ids = mt.Identifiers(reserved=_BASE)
         link_ids = [ids.of(link.cls) for link in self._links]
         lines = ["classDiagram", *_class_block(_BASE, _BASE, _BASE_MEMBERS)]
         for link, ident in zip(self._links, link_ids, strict=True):
             lines += _class_block(ident, link.name, [_handle_member(link.response)])
         for tp in _distinct(_declared_types(self._links)):
-            lines += _class_block(ids.of(tp), _readable(tp), _field_members(tp))
+            lines += _class_block(ids.of(tp), mt.readable(tp), _field_members(tp))
         lines += _relations(self._links, link_ids, ids)
-        return _joined(lines)
+        return mt.joined(lines)
 
     def __repr__(self) -> str:
         return f"CoRMermaid([{', '.join(link.name for link in self._links)}])"
@@ -203,7 +192,7 @@ def _reject_repeats(links: tuple[type[CORRequestHandler[Any, Any]], ...]) -> Non
 
 def _describe(cls: type[CORRequestHandler[Any, Any]]) -> _Link:
     request, response = type_arguments(cls, CORRequestHandler) or (UNKNOWN, UNKNOWN)
-    return _Link(cls=cls, name=_readable(cls), request=request, response=response)
+    return _Link(cls=cls, name=mt.readable(cls), request=request, response=response)
 
 
 # --- the sequence diagram -----------------------------------------------------------
@@ -217,10 +206,10 @@ def _alternatives(links: Sequence[_Link]) -> list[str]:
     """One `alt` block per link, each nested in the `else` branch of the one before."""
     lines: list[str] = []
     for index, link in enumerate(links):
-        depth, alias, name = index + 1, _alias(index), _text(link.name)
+        depth, alias, name = index + 1, _alias(index), mt.text(link.name)
         lines += [
             _line(depth, f"alt {name} handles it"),
-            _line(depth + 1, f"{alias}-->>{_CALLER}: {_text(_response_label(link.response))}"),
+            _line(depth + 1, f"{alias}-->>{_CALLER}: {mt.text(_response_label(link.response))}"),
             _line(depth, f"else {name} passes it on"),
         ]
         if index + 1 < len(links):
@@ -235,52 +224,16 @@ def _alternatives(links: Sequence[_Link]) -> list[str]:
 
 
 def _response_label(response: object) -> str:
-    return "response" if response is UNKNOWN else _readable(response)
+    return "response" if response is UNKNOWN else mt.readable(response)
 
 
 # --- the class diagram --------------------------------------------------------------
 
 
-class _Identifiers:
-    """Mermaid identifiers for the classes of one diagram: valid, unique, one per type."""
-
-    __slots__ = ("_by_type", "_taken")
-
-    def __init__(self, *, reserved: str) -> None:
-        self._taken = {reserved}
-        self._by_type: dict[object, str] = {}
-
-    def of(self, tp: object) -> str:
-        """The identifier of `tp`, made on first use."""
-        found = self._by_type.get(tp)
-        if found is None:
-            found = self._fresh(_identifier(_readable(tp)))
-            self._by_type[tp] = found
-        return found
-
-    def _fresh(self, wanted: str) -> str:
-        # Two classes may share a name (same name, different modules).
-        candidate, number = wanted, 1
-        while candidate in self._taken:
-            number += 1
-            candidate = f"{wanted}_{number}"
-        self._taken.add(candidate)
-        return candidate
-
-
-def _identifier(name: str) -> str:
-    ident = _NOT_IN_IDENTIFIER.sub("_", name).strip("_")
-    if not ident or ident[0].isdigit():
-        ident = f"T{ident}"
-    # Mermaid reads some lower-case words as keywords, not names (class, link, note,
-    # style, namespace, the aggregation arrow `o`); none of them starts upper-case.
-    return ident[0].upper() + ident[1:]
-
-
 def _class_block(ident: str, label: str, members: Sequence[str]) -> list[str]:
     head = f"class {ident}"
     if label != ident:
-        head += f'["{_entities(label, _LABEL_SPECIAL)}"]'
+        head += f'["{mt.entities(label, mt.LABEL_SPECIAL)}"]'
     if not members:
         return [_line(1, head)]
     return [_line(1, f"{head} {{"), *(_line(2, member) for member in members), _line(1, "}")]
@@ -293,9 +246,9 @@ def _handle_member(response: object) -> str:
 def _optional_name(tp: object) -> str:
     if tp is UNKNOWN:
         return "Any"
-    if any(_is_none(member) for member in _union_members(tp) or (tp,)):
-        return _readable(tp)
-    return f"{_readable(tp)} | None"
+    if any(mt.is_none(member) for member in mt.union_members(tp) or (tp,)):
+        return mt.readable(tp)
+    return f"{mt.readable(tp)} | None"
 
 
 def _declared_types(links: Iterable[_Link]) -> Iterable[object]:
@@ -308,16 +261,12 @@ def _type_nodes(tp: object) -> tuple[object, ...]:
     """The classes a declared type stands for: each member of a union, None left out."""
     if get_origin(tp) is typing.Annotated:
         return _type_nodes(get_args(tp)[0])
-    members = _union_members(tp) or (tp,)
+    members = mt.union_members(tp) or (tp,)
     return tuple(member for member in members if not _is_nothing(member))
 
 
 def _is_nothing(tp: object) -> bool:
-    return _is_none(tp) or tp is UNKNOWN or tp is Any or isinstance(tp, TypeVar)
-
-
-def _is_none(tp: object) -> bool:
-    return tp is None or tp is type(None)
+    return mt.is_none(tp) or tp is UNKNOWN or tp is Any or isinstance(tp, TypeVar)
 
 
 def _distinct(items: Iterable[object]) -> list[object]:
@@ -334,14 +283,14 @@ def _fields(tp: object) -> list[tuple[str, str]]:
         return []
     cls = cast("type[object]", tp)
     if issubclass(cls, pydantic.BaseModel):
-        return [(name, _readable(info.annotation)) for name, info in cls.model_fields.items()]
+        return [(name, mt.readable(info.annotation)) for name, info in cls.model_fields.items()]
     if dataclasses.is_dataclass(cls):
         # With postponed annotations `field.type` is the source text, already readable.
-        return [(field.name, _readable(field.type)) for field in dataclasses.fields(cls)]
+        return [(field.name, mt.readable(field.type)) for field in dataclasses.fields(cls)]
     return []
 
 
-def _relations(links: Sequence[_Link], link_ids: Sequence[str], ids: _Identifiers) -> list[str]:
+def _relations(links: Sequence[_Link], link_ids: Sequence[str], ids: mt.Identifiers) -> list[str]:
     lines = [_line(1, f"{_BASE} <|-- {ident}") for ident in link_ids]
     lines += (_line(1, f"{a} --> {b} : next") for a, b in itertools.pairwise(link_ids))
     for link, ident in zip(links, link_ids, strict=True):
@@ -350,76 +299,15 @@ def _relations(links: Sequence[_Link], link_ids: Sequence[str], ids: _Identifier
     return lines
 
 
-def _dependencies(ident: str, tp: object, label: str, ids: _Identifiers) -> list[str]:
+def _dependencies(ident: str, tp: object, label: str, ids: mt.Identifiers) -> list[str]:
     return [_line(1, f"{ident} ..> {ids.of(node)} : {label}") for node in _type_nodes(tp)]
 
 
 # --- readable names -----------------------------------------------------------------
 
 
-def _readable(tp: object) -> str:
-    """A short name for a type as a reader writes it: `list[Item] | None`, not module paths."""
-    plain = _plain_name(tp)
-    return plain if plain is not None else _compound_name(tp)
-
-
-def _plain_name(tp: object) -> str | None:
-    if isinstance(tp, str):  # an annotation that was never evaluated
-        return tp
-    if isinstance(tp, ForwardRef):
-        return tp.__forward_arg__
-    if tp is Ellipsis:
-        return "..."
-    if isinstance(tp, TypeVar):  # its repr `~T` would open a generic in Mermaid
-        return tp.__name__
-    # `list[int]` passes isinstance(..., type) on some versions; its arguments tell it apart.
-    if isinstance(tp, type) and not _is_none(tp) and not get_args(tp):
-        return _LOCALS_PREFIX.sub("", tp.__qualname__)
-    return None
-
-
-def _compound_name(tp: object) -> str:
-    if isinstance(tp, list):  # the parameter list of a Callable
-        return f"[{', '.join(map(_readable, cast('list[object]', tp)))}]"
-    members = _union_members(tp)
-    if members is not None:
-        return " | ".join(map(_readable, members))
-    origin, args = get_origin(tp), get_args(tp)
-    if origin is None or not args:
-        return type_name(tp)
-    if origin is typing.Annotated:  # the metadata is for validators, not for readers
-        return _readable(args[0])
-    shown = map(_literal_value if origin is typing.Literal else _readable, args)
-    return f"{_readable(origin)}[{', '.join(shown)}]"
-
-
-def _literal_value(value: object) -> str:
-    if isinstance(value, enum.Enum):
-        return f"{type(value).__name__}.{value.name}"
-    return repr(value)
-
-
-def _union_members(tp: object) -> tuple[object, ...] | None:
-    origin = get_origin(tp)
-    if origin is typing.Union or origin is types.UnionType:
-        return get_args(tp)
-    return None
-
-
 # --- text ---------------------------------------------------------------------------
 
 
 def _line(depth: int, text: str) -> str:
-    return f"{_INDENT * depth}{text}"
-
-
-def _joined(lines: Iterable[str]) -> str:
-    return "\n".join(line.rstrip() for line in lines)
-
-
-def _text(text: str) -> str:
-    return _entities(text, _SEQUENCE_SPECIAL)
-
-
-def _entities(text: str, special: str) -> str:
-    return "".join(f"#{ord(char)};" if char in special else char for char in text)
+    return f"{mt.INDENT * depth}{text}"

@@ -9,23 +9,20 @@ and nothing is run.
 from __future__ import annotations
 
 import dataclasses
-import enum
-import re
-import types
 import typing
 from collections.abc import Iterable, Sequence
-from typing import Any, ForwardRef, TypeVar, cast, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 import pydantic
 from typing_extensions import TypeIs
 
+from cqrs._diagrams import mermaid_text as mt
 from cqrs.saga._specs import StepSpec, generic_args
 from cqrs.saga.saga import Saga
 from cqrs.saga.step import SagaStepHandler
 
 __all__ = ("SagaMermaid",)
 
-_INDENT = "    "
 _SAGA = "Saga"
 _SAGA_ALIAS = "S"
 _NO_STEPS = "No steps configured"
@@ -40,15 +37,6 @@ _STEP_MEMBERS = (
     "+compensate(context) void",
     "+events: List[Event]",
 )
-_NOT_IN_IDENTIFIER = re.compile(r"[^0-9A-Za-z_]+")
-# Local classes report `outer_function.<locals>.Name`; readers only need `Name`.
-_LOCALS_PREFIX = re.compile(r"[\w.]*<locals>\.")
-# Characters that end a participant's label or a message in a sequence diagram (`#`
-# starts a comment): written as the entity codes `#<code>;`, which Mermaid turns
-# back into the characters.
-_SEQUENCE_SPECIAL = "#;"
-# The only character a quoted class label cannot hold.
-_LABEL_SPECIAL = '"'
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -143,9 +131,9 @@ class SagaMermaid:
             lines.append(_note(_NO_STEPS))
             return _joined(lines)
         for entry in self._entries:
-            lines.append(_line(f"participant {entry.alias} as {_text(entry.primary.label)}"))
+            lines.append(_line(f"participant {entry.alias} as {mt.text(entry.primary.label)}"))
             if entry.fallback is not None:
-                label = _text(f"{entry.fallback.label} (fallback)")
+                label = mt.text(f"{entry.fallback.label} (fallback)")
                 lines.append(_line(f"participant {entry.fallback_alias} as {label}"))
         lines += ["", *self._success_flow(), "", *self._failure_flow()]
         return _joined(lines)
@@ -161,13 +149,13 @@ class SagaMermaid:
         """
         if not self._entries:
             return _joined(["classDiagram", _line(f"class {_SAGA}"), _saga_note(_NO_STEPS)])
-        ids = _Identifiers(reserved=_SAGA)
+        ids = mt.Identifiers(reserved=_SAGA)
         steps = _distinct_steps(self._entries)
         lines = ["classDiagram", *_class_block(_SAGA, _SAGA, _SAGA_MEMBERS)]
         for step in steps:
             lines += _class_block(ids.of(step.handler), step.name, _STEP_MEMBERS)
         for tp in _declared_types(steps):
-            lines += _class_block(ids.of(tp), _readable(tp), _field_members(tp))
+            lines += _class_block(ids.of(tp), mt.readable(tp), _field_members(tp))
         lines.append(_line("%% Saga relationships"))
         lines += (_line(f"{_SAGA} --> {ids.of(step.handler)} : contains") for step in steps)
         lines += ["", _line("%% Step to Context relationships")]
@@ -266,51 +254,15 @@ def _note(text: str) -> str:
 # --- the class diagram --------------------------------------------------------------
 
 
-class _Identifiers:
-    """Mermaid identifiers for the classes of one diagram: valid, unique, one per type."""
-
-    __slots__ = ("_by_type", "_taken")
-
-    def __init__(self, *, reserved: str) -> None:
-        self._taken = {reserved}
-        self._by_type: dict[object, str] = {}
-
-    def of(self, tp: object) -> str:
-        """The identifier of `tp`, made on first use."""
-        found = self._by_type.get(tp)
-        if found is None:
-            found = self._fresh(_identifier(_readable(tp)))
-            self._by_type[tp] = found
-        return found
-
-    def _fresh(self, wanted: str) -> str:
-        # Two classes may share a name (same name, different modules).
-        candidate, number = wanted, 1
-        while candidate in self._taken:
-            number += 1
-            candidate = f"{wanted}_{number}"
-        self._taken.add(candidate)
-        return candidate
-
-
-def _identifier(name: str) -> str:
-    ident = _NOT_IN_IDENTIFIER.sub("_", name).strip("_")
-    if not ident or ident[0].isdigit():
-        ident = f"T{ident}"
-    # Mermaid reads some lower-case words as keywords, not names (class, link, note,
-    # style, namespace); none of them starts upper-case.
-    return ident[0].upper() + ident[1:]
-
-
 def _class_block(ident: str, label: str, members: Sequence[str]) -> list[str]:
     head = f"class {ident}"
     if label != ident:
-        head += f'["{_entities(label, _LABEL_SPECIAL)}"]'
+        head += f'["{mt.entities(label, mt.LABEL_SPECIAL)}"]'
     return [_line(f"{head} {{"), *(_line(member, depth=2) for member in members), _line("}"), ""]
 
 
 def _saga_note(text: str) -> str:
-    return _line(f'note for {_SAGA} "{_entities(text, _LABEL_SPECIAL)}"')
+    return _line(f'note for {_SAGA} "{mt.entities(text, mt.LABEL_SPECIAL)}"')
 
 
 def _declared_types(steps: Iterable[_Step]) -> list[type[Any]]:
@@ -318,8 +270,8 @@ def _declared_types(steps: Iterable[_Step]) -> list[type[Any]]:
     contexts = _distinct(node for step in steps for node in _type_nodes(step.context))
     responses = _distinct(node for step in steps for node in _type_nodes(step.response))
     return [
-        *sorted(contexts, key=_readable),
-        *sorted((tp for tp in responses if tp not in contexts), key=_readable),
+        *sorted(contexts, key=mt.readable),
+        *sorted((tp for tp in responses if tp not in contexts), key=mt.readable),
     ]
 
 
@@ -327,17 +279,13 @@ def _type_nodes(tp: object) -> tuple[type[Any], ...]:
     """The classes a declared type stands for: each class in a union, None left out."""
     if get_origin(tp) is typing.Annotated:
         return _type_nodes(get_args(tp)[0])
-    members = _union_members(tp) or (tp,)
+    members = mt.union_members(tp) or (tp,)
     return tuple(member for member in members if _is_class(member))
 
 
 def _is_class(tp: object) -> typing.TypeGuard[type[Any]]:
     # `list[int]` passes isinstance(..., type) on some versions; its arguments tell it apart.
-    return isinstance(tp, type) and not _is_none(tp) and not get_args(tp)
-
-
-def _is_none(tp: object) -> bool:
-    return tp is None or tp is type(None)
+    return isinstance(tp, type) and not mt.is_none(tp) and not get_args(tp)
 
 
 def _distinct(items: Iterable[type[Any]]) -> list[type[Any]]:
@@ -352,16 +300,16 @@ def _fields(cls: type[Any]) -> list[tuple[str, str]]:
     """(name, type) of each field of a dataclass or a pydantic model; none otherwise."""
     if dataclasses.is_dataclass(cls):
         # With postponed annotations `field.type` is the source text, already readable.
-        return [(field.name, _readable(field.type)) for field in dataclasses.fields(cls)]
+        return [(field.name, mt.readable(field.type)) for field in dataclasses.fields(cls)]
     if issubclass(cls, pydantic.BaseModel):
-        return [(name, _readable(info.annotation)) for name, info in cls.model_fields.items()]
+        return [(name, mt.readable(info.annotation)) for name, info in cls.model_fields.items()]
     return []
 
 
 def _dependencies(
     declared: Iterable[tuple[_Step, object]],
     label: str,
-    ids: _Identifiers,
+    ids: mt.Identifiers,
 ) -> list[str]:
     """One edge from each step to each class its declared type stands for."""
     return [
@@ -374,68 +322,12 @@ def _dependencies(
 # --- readable names -----------------------------------------------------------------
 
 
-def _readable(tp: object) -> str:
-    """A short name for a type as a reader writes it: `list[Item] | None`, not module paths."""
-    plain = _plain_name(tp)
-    return plain if plain is not None else _compound_name(tp)
-
-
-def _plain_name(tp: object) -> str | None:
-    if isinstance(tp, str):  # an annotation that was never evaluated
-        return tp
-    if isinstance(tp, ForwardRef):
-        return tp.__forward_arg__
-    if tp is Ellipsis:
-        return "..."
-    if isinstance(tp, TypeVar):  # its repr `~T` would open a generic in Mermaid
-        return tp.__name__
-    if _is_class(tp):
-        return _LOCALS_PREFIX.sub("", tp.__qualname__)
-    return None
-
-
-def _compound_name(tp: object) -> str:
-    if isinstance(tp, list):  # the parameter list of a Callable
-        return f"[{', '.join(map(_readable, cast('list[object]', tp)))}]"
-    members = _union_members(tp)
-    if members is not None:
-        return " | ".join(map(_readable, members))
-    origin, args = get_origin(tp), get_args(tp)
-    if origin is None or not args:
-        return "None" if _is_none(tp) else repr(tp).replace("typing.", "")
-    if origin is typing.Annotated:  # the metadata is for validators, not for readers
-        return _readable(args[0])
-    shown = map(_literal_value if origin is typing.Literal else _readable, args)
-    return f"{_readable(origin)}[{', '.join(shown)}]"
-
-
-def _literal_value(value: object) -> str:
-    if isinstance(value, enum.Enum):
-        return f"{type(value).__name__}.{value.name}"
-    return repr(value)
-
-
-def _union_members(tp: object) -> tuple[object, ...] | None:
-    origin = get_origin(tp)
-    if origin is typing.Union or origin is types.UnionType:
-        return get_args(tp)
-    return None
-
-
 # --- text ---------------------------------------------------------------------------
 
 
 def _line(text: str, *, depth: int = 1) -> str:
-    return f"{_INDENT * depth}{text}"
+    return f"{mt.INDENT * depth}{text}"
 
 
 def _joined(lines: Iterable[str]) -> str:
     return "\n".join(line.rstrip() for line in lines).rstrip("\n")
-
-
-def _text(text: str) -> str:
-    return _entities(text, _SEQUENCE_SPECIAL)
-
-
-def _entities(text: str, special: str) -> str:
-    return "".join(f"#{ord(char)};" if char in special else char for char in text)
