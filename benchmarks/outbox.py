@@ -63,6 +63,8 @@ import aio_pika
 import di
 import pydantic
 import sqlalchemy as sa
+from _pycqrs_venv import child_env, install, installed_version
+from _pycqrs_venv import pycqrs_python as venv_python
 from aio_pika.exceptions import AMQPError
 from di import bind_by_type
 from di.dependent import Dependent
@@ -83,13 +85,10 @@ from cqrs.outbox.sqlalchemy import SqlAlchemyOutboxedEventRepository, outbox_tab
 from cqrs.requests import bootstrap
 
 HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parent
-PYCQRS_HARNESS = REPO_ROOT / "tests" / "brokers" / "pycqrs.py"
 PYCQRS_SCRIPT = HERE / "_pycqrs_outbox.py"
 # aiomysql 0.3 escapes bytes parameters (python-cqrs's payload and event id columns) with
 # a PyMySQL helper that PyMySQL 1.2 removed; our outbox binds no bytes.
 PYCQRS_DRIVER = ("aiomysql", "PyMySQL<1.2")
-PYCQRS_INSTALL_TIMEOUT = 300.0
 
 BATCH_SIZES = (1, 100, 1000)
 PYCQRS_BATCH_SIZE = 100
@@ -457,71 +456,24 @@ def send_cases(
 # --- python-cqrs --------------------------------------------------------------------------
 
 
-def child_env() -> dict[str, str]:
-    """Our environment minus what would leak this venv (or our `cqrs`) into the child."""
-    leaks = {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "__PYVENV_LAUNCHER__"}
-    env = {key: value for key, value in os.environ.items() if key not in leaks}
-    env.update(
-        PYTHONNOUSERSITE="1",
-        PYTHONDONTWRITEBYTECODE="1",
-        CQRS_SUPPRESS_V4_EOL_WARNING="1",  # python-cqrs 4.x logs an end-of-life notice
-    )
-    env.pop("PIP_REQUIRE_VIRTUALENV", None)
-    return env
-
-
-def run_quietly(command: list[str], timeout: float) -> str | None:
-    """Run `command`; an error description, or None when it succeeded."""
-    try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, env=child_env(), check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"{' '.join(command)!r}: {error}"
-    if done.returncode:
-        tail = (done.stderr or done.stdout).strip()[-1500:]
-        return f"{' '.join(command)!r} exited {done.returncode}: {tail}"
-    return None
-
-
-def install_driver(python: Path, venv: Path, *, build: bool) -> str | None:
+def install_driver(python: Path, *, build: bool) -> str | None:
     """Put our aiomysql into python-cqrs's venv (if missing); None, or why it is not there."""
-    aiomysql = importlib.metadata.version("aiomysql")
+    aiomysql = installed_version("aiomysql")
     check = (
         "import importlib.metadata as m, pymysql.converters as c\n"
         f"assert m.version('aiomysql') == {aiomysql!r}\n"
         "assert callable(getattr(c, 'escape_bytes_prefixed', None))\n"
     )
-    if run_quietly([str(python), "-c", check], 60) is None:
-        return None
     driver = [f"{PYCQRS_DRIVER[0]}=={aiomysql}", PYCQRS_DRIVER[1]]
-    if not build:
-        return f"--quick does not install {' '.join(driver)} into {venv} (a full run does)"
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    error = run_quietly([*pip, "--no-input", *driver], PYCQRS_INSTALL_TIMEOUT)
-    if error is None:
-        error = run_quietly([str(python), "-c", check], 60)
-    return None if error is None else f"cannot install {' '.join(driver)} into {venv}: {error}"
+    return install(python, driver, check, build=build)
 
 
 def pycqrs_python(*, build: bool) -> tuple[Path | None, str]:
-    """python-cqrs 4.15.1's interpreter with the MySQL driver, or None and why not.
-
-    The venv is the interop tests' (`tests/brokers/pycqrs.py` builds it once, under a
-    file lock, and reuses it); aiomysql, the driver our side uses, is added to it.
-    """
-    spec = importlib.util.spec_from_file_location("pycqrs_harness", PYCQRS_HARNESS)
-    if spec is None or spec.loader is None:
-        return None, f"cannot load {PYCQRS_HARNESS}"
-    harness = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(harness)
-    venv: Path = harness.VENV_DIR
-    if not build and not (venv / "bin" / "python").exists():
-        return None, f"--quick does not build {venv} (a full run does)"
-    python = harness.pycqrs_python()
+    """python-cqrs 4.15.1's interpreter with the MySQL driver our side uses, or why not."""
+    python, reason = venv_python(build=build)
     if python is None:
-        return None, harness.unavailable_reason()
-    error = install_driver(python, venv, build=build)
+        return None, reason
+    error = install_driver(python, build=build)
     return (python, "") if error is None else (None, error)
 
 

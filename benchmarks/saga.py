@@ -65,6 +65,7 @@ from typing import IO, Any, TypeVar
 
 import di
 import sqlalchemy as sa
+from _pycqrs_venv import child_env, install, installed_version, pycqrs_python
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -80,10 +81,7 @@ from cqrs.saga.storage.protocol import ISagaStorage
 from cqrs.saga.storage.sqlalchemy import SagaTables, SqlAlchemySagaStorage, saga_tables
 
 HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parent
-PYCQRS_HARNESS = REPO_ROOT / "tests" / "brokers" / "pycqrs.py"
 PYCQRS_SCRIPT = HERE / "_pycqrs_saga.py"
-PYCQRS_INSTALL_TIMEOUT = 300.0
 PYCQRS_ANSWER_TIMEOUT = 300.0
 CONNECT_TIMEOUT = 10.0
 STEPS = 3
@@ -179,64 +177,11 @@ CONSTRUCT = Construct()
 # --- python-cqrs, in its own process ------------------------------------------------------
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Our environment minus what would leak this venv (or our `cqrs`) into the child."""
-    leaks = {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP", "__PYVENV_LAUNCHER__"}
-    env = {key: value for key, value in os.environ.items() if key not in leaks}
-    env.update(
-        PYTHONNOUSERSITE="1",
-        PYTHONDONTWRITEBYTECODE="1",
-        CQRS_SUPPRESS_V4_EOL_WARNING="1",  # python-cqrs 4.x logs an end-of-life notice
-    )
-    env.pop("PIP_REQUIRE_VIRTUALENV", None)
-    env.update(extra or {})
-    return env
-
-
-def run_quietly(command: list[str], timeout: float) -> str | None:
-    """Run `command`; an error description, or None when it succeeded."""
-    try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, env=child_env(), check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"{' '.join(command)!r}: {error}"
-    if done.returncode:
-        tail = (done.stderr or done.stdout).strip()[-1500:]
-        return f"{' '.join(command)!r} exited {done.returncode}: {tail}"
-    return None
-
-
-def pycqrs_python(*, build: bool) -> tuple[Path | None, str]:
-    """python-cqrs 4.15.1's interpreter (the interop tests' venv), or None and why not."""
-    spec = importlib.util.spec_from_file_location("pycqrs_harness", PYCQRS_HARNESS)
-    if spec is None or spec.loader is None:
-        return None, f"cannot load {PYCQRS_HARNESS}"
-    harness = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(harness)
-    venv: Path = harness.VENV_DIR
-    if not build and not (venv / "bin" / "python").exists():
-        return None, f"--quick does not build {venv} (a full run does)"
-    python = harness.pycqrs_python()
-    if python is None:
-        return None, harness.unavailable_reason()
-    return python, ""
-
-
 def install_asyncpg(python: Path, *, build: bool) -> str | None:
     """Put our asyncpg into python-cqrs's venv (if missing); None, or why it is not there."""
-    version = importlib.metadata.version("asyncpg")
+    version = installed_version("asyncpg")
     check = f"import importlib.metadata as m; assert m.version('asyncpg') == {version!r}"
-    if run_quietly([str(python), "-c", check], 60) is None:
-        return None
-    venv = python.parent.parent
-    if not build:
-        return f"--quick does not install asyncpg=={version} into {venv} (a full run does)"
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    error = run_quietly([*pip, "--no-input", f"asyncpg=={version}"], PYCQRS_INSTALL_TIMEOUT)
-    if error is None:
-        error = run_quietly([str(python), "-c", check], 60)
-    return None if error is None else f"cannot install asyncpg=={version} into {venv}: {error}"
+    return install(python, [f"asyncpg=={version}"], check, build=build)
 
 
 class PycqrsChild:

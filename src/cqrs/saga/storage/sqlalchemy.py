@@ -73,6 +73,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from sqlalchemy.orm import DeclarativeBase
 
 from cqrs.events import INotificationEvent
+from cqrs.outbox.sqlalchemy import supports_skip_locked
 from cqrs.saga.errors import SagaConcurrencyError
 from cqrs.saga.storage.enums import SagaStatus, SagaStepStatus
 from cqrs.saga.storage.models import SagaLogEntry, StepAction
@@ -96,8 +97,6 @@ _INTERRUPTED: Final = (
     SagaStatus.COMPENSATING.value,
 )
 _RECOVERABLE: Final = (SagaStatus.RUNNING.value, SagaStatus.COMPENSATING.value)
-_MARIADB_SKIP_LOCKED: Final = (10, 6)
-_MYSQL_SKIP_LOCKED: Final = (8, 0, 1)
 
 
 def _timestamp() -> sa.types.TypeEngine[datetime.datetime]:
@@ -208,17 +207,6 @@ def _action(value: str) -> StepAction:
         return "compensate"
     msg = f"unknown step action {value!r}"
     raise ValueError(msg)
-
-
-def _skips_locked(dialect: sa.Dialect) -> bool:
-    if dialect.name == "postgresql":
-        return True
-    if dialect.name in {"mysql", "mariadb"}:
-        version = tuple(dialect.server_version_info or ())
-        if getattr(dialect, "is_mariadb", False):
-            return version >= _MARIADB_SKIP_LOCKED
-        return version >= _MYSQL_SKIP_LOCKED
-    return False
 
 
 def _not_found(saga_id: uuid.UUID) -> ValueError:
@@ -579,7 +567,7 @@ class SqlAlchemySagaStorage(ISagaStorage):
         table = self._executions
         async with self._transaction() as connection:
             query = query.limit(limit)
-            if _skips_locked(connection.dialect):
+            if supports_skip_locked(connection.dialect):
                 query = query.with_for_update(skip_locked=True)
             ids: list[uuid.UUID] = list((await connection.execute(query)).scalars())
             if ids:
