@@ -53,9 +53,7 @@ import contextlib
 import dataclasses
 import datetime
 import logging
-import os
 import signal
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -70,6 +68,7 @@ import sqlalchemy as sa
 from di import bind_by_type
 from di.dependent import Dependent
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from tests.child_process import Child
 from tests.conftest import unavailable
 from tests.outbox.fault_ports import spare_port
 from tests.outbox.fault_relay_process import FaultEvent, event_map, fault_event
@@ -309,64 +308,6 @@ def tally(
 
 
 # --- child processes --------------------------------------------------------------------------
-
-
-class Child:
-    """A script of ours in a subprocess; stdout is read line by line, stderr goes to a file."""
-
-    def __init__(self, process: asyncio.subprocess.Process, log: Path) -> None:
-        self.process = process
-        self.log = log
-
-    @classmethod
-    async def start(cls, script: Path, *args: str, log: Path) -> Child:
-        with log.open("ab") as stderr:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                str(script),
-                *args,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=stderr,
-                env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-            )
-        return cls(process, log)
-
-    async def line(self, prefix: str) -> str:
-        """The next stdout line (within `WAIT` seconds), which must start with `prefix`."""
-        assert self.process.stdout is not None
-        try:
-            raw = await asyncio.wait_for(self.process.stdout.readline(), WAIT)
-        except (TimeoutError, asyncio.TimeoutError):  # asyncio's own on Python 3.10
-            pytest.fail(f"{self.describe()} printed no {prefix!r} line within {WAIT} s")
-        text = raw.decode().strip()
-        if not text.startswith(prefix):
-            pytest.fail(f"{self.describe()} printed {text!r}, not {prefix!r}...")
-        return text
-
-    def kill(self) -> None:
-        if self.process.returncode is None:
-            self.process.kill()
-
-    async def stop(self) -> str:
-        """SIGTERM; the rest of its stdout once it exited (it must exit 0)."""
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        assert self.process.stdout is not None
-        output = await asyncio.wait_for(self.process.stdout.read(), WAIT)
-        code = await asyncio.wait_for(self.process.wait(), WAIT)
-        assert code == 0, f"{self.describe()} exited with {code}"
-        return output.decode()
-
-    async def reap(self) -> None:
-        """Kill it if it still runs, and wait for it (cleanup)."""
-        self.kill()
-        with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
-            await asyncio.wait_for(self.process.wait(), WAIT)
-
-    def describe(self) -> str:
-        tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
-        return f"process {self.process.pid} (exit {self.process.returncode}; stderr: {tail!r})"
 
 
 async def relay_process(

@@ -20,9 +20,7 @@ import asyncio
 import collections
 import contextlib
 import itertools
-import os
 import signal
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -32,6 +30,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from tests.child_process import Child
 from tests.outbox.fault_ports import spare_port
 from tests.saga import fault_saga_process as fault
 
@@ -70,57 +69,6 @@ async def fault_tables(
         await engine.dispose()
 
 
-class Child:
-    """A script of ours in a subprocess; stdout read line by line, stderr to a file."""
-
-    def __init__(self, process: asyncio.subprocess.Process, log: Path) -> None:
-        self.process = process
-        self.log = log
-
-    @classmethod
-    async def start(cls, *args: str, log: Path, script: Path = SCRIPT) -> Child:
-        with log.open("ab") as stderr:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                str(script),
-                *args,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=stderr,
-                env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-            )
-        return cls(process, log)
-
-    async def line(self, prefix: str) -> str:
-        assert self.process.stdout is not None
-        try:
-            raw = await asyncio.wait_for(self.process.stdout.readline(), WAIT)
-        except (TimeoutError, asyncio.TimeoutError):
-            pytest.fail(f"{self.describe()} printed no {prefix!r} line within {WAIT} s")
-        text = raw.decode().strip()
-        if not text.startswith(prefix):
-            pytest.fail(f"{self.describe()} printed {text!r}, not {prefix!r}...")
-        return text
-
-    async def stop(self) -> str:
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        assert self.process.stdout is not None
-        output = await asyncio.wait_for(self.process.stdout.read(), WAIT)
-        assert await asyncio.wait_for(self.process.wait(), WAIT) == 0, self.describe()
-        return output.decode()
-
-    async def reap(self) -> None:
-        if self.process.returncode is None:
-            self.process.kill()
-        with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
-            await asyncio.wait_for(self.process.wait(), WAIT)
-
-    def describe(self) -> str:
-        tail = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
-        return f"process {self.process.pid} (exit {self.process.returncode}; stderr: {tail!r})"
-
-
 async def effects_of(engine: AsyncEngine, made: fault.FaultTables) -> list[Any]:
     async with engine.connect() as connection:
         rows = await connection.execute(sa.select(made.effects).order_by(made.effects.c.id))
@@ -151,7 +99,7 @@ async def test_a_runner_killed_in_step_2_is_finished_by_a_recovery_worker(
     count = 10
     async with fault_tables(postgresql_url, prefix) as (engine, made):
         runner = await Child.start(
-            "run", postgresql_url, prefix, str(count), log=tmp_path / "run.log"
+            SCRIPT, "run", postgresql_url, prefix, str(count), log=tmp_path / "run.log"
         )
         try:
             ids = [uuid.UUID((await runner.line("started ")).split()[1]) for _ in range(count)]
@@ -208,7 +156,7 @@ async def test_three_recovery_workers_complete_200_sagas_each_exactly_once(
         storage = SqlAlchemySagaStorage(async_sessionmaker(engine), tables=made.sagas)
         ids = await interrupted_sagas(storage, count)
         workers = [
-            await Child.start("recover", postgresql_url, prefix, log=tmp_path / f"w{n}.log")
+            await Child.start(SCRIPT, "recover", postgresql_url, prefix, log=tmp_path / f"w{n}.log")
             for n in range(3)
         ]
         try:
@@ -248,11 +196,11 @@ async def test_postgresql_unreachable_mid_saga_leaves_it_for_recovery(
 
     async def start_proxy() -> Child:
         proxy = await Child.start(
+            PROXY,
             str(port),
             url.host or "127.0.0.1",
             str(url.port or 5432),
             log=tmp_path / "proxy.log",
-            script=PROXY,
         )
         await proxy.line("listening")
         return proxy
