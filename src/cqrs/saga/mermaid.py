@@ -16,7 +16,7 @@ from typing import Any, get_args, get_origin
 import pydantic
 from typing_extensions import TypeIs
 
-from cqrs._diagrams import mermaid_text as mt
+from cqrs._diagrams import mermaid_text as _mt
 from cqrs.saga._specs import StepSpec, generic_args
 from cqrs.saga.saga import Saga
 from cqrs.saga.step import SagaStepHandler
@@ -131,9 +131,9 @@ class SagaMermaid:
             lines.append(_note(_NO_STEPS))
             return _joined(lines)
         for entry in self._entries:
-            lines.append(_line(f"participant {entry.alias} as {mt.text(entry.primary.label)}"))
+            lines.append(_line(f"participant {entry.alias} as {_mt.text(entry.primary.label)}"))
             if entry.fallback is not None:
-                label = mt.text(f"{entry.fallback.label} (fallback)")
+                label = _mt.text(f"{entry.fallback.label} (fallback)")
                 lines.append(_line(f"participant {entry.fallback_alias} as {label}"))
         lines += ["", *self._success_flow(), "", *self._failure_flow()]
         return _joined(lines)
@@ -149,13 +149,13 @@ class SagaMermaid:
         """
         if not self._entries:
             return _joined(["classDiagram", _line(f"class {_SAGA}"), _saga_note(_NO_STEPS)])
-        ids = mt.Identifiers(reserved=_SAGA)
+        ids = _mt.Identifiers(reserved=_SAGA)
         steps = _distinct_steps(self._entries)
         lines = ["classDiagram", *_class_block(_SAGA, _SAGA, _SAGA_MEMBERS)]
         for step in steps:
             lines += _class_block(ids.of(step.handler), step.name, _STEP_MEMBERS)
         for tp in _declared_types(steps):
-            lines += _class_block(ids.of(tp), mt.readable(tp), _field_members(tp))
+            lines += _class_block(ids.of(tp), _mt.readable(tp), _field_members(tp))
         lines.append(_line("%% Saga relationships"))
         lines += (_line(f"{_SAGA} --> {ids.of(step.handler)} : contains") for step in steps)
         lines += ["", _line("%% Step to Context relationships")]
@@ -257,12 +257,12 @@ def _note(text: str) -> str:
 def _class_block(ident: str, label: str, members: Sequence[str]) -> list[str]:
     head = f"class {ident}"
     if label != ident:
-        head += f'["{mt.entities(label, mt.LABEL_SPECIAL)}"]'
+        head += f'["{_mt.entities(label, _mt.LABEL_SPECIAL)}"]'
     return [_line(f"{head} {{"), *(_line(member, depth=2) for member in members), _line("}"), ""]
 
 
 def _saga_note(text: str) -> str:
-    return _line(f'note for {_SAGA} "{mt.entities(text, mt.LABEL_SPECIAL)}"')
+    return _line(f'note for {_SAGA} "{_mt.entities(text, _mt.LABEL_SPECIAL)}"')
 
 
 def _declared_types(steps: Iterable[_Step]) -> list[type[Any]]:
@@ -270,8 +270,8 @@ def _declared_types(steps: Iterable[_Step]) -> list[type[Any]]:
     contexts = _distinct(node for step in steps for node in _type_nodes(step.context))
     responses = _distinct(node for step in steps for node in _type_nodes(step.response))
     return [
-        *sorted(contexts, key=mt.readable),
-        *sorted((tp for tp in responses if tp not in contexts), key=mt.readable),
+        *sorted(contexts, key=_mt.readable),
+        *sorted((tp for tp in responses if tp not in contexts), key=_mt.readable),
     ]
 
 
@@ -279,13 +279,13 @@ def _type_nodes(tp: object) -> tuple[type[Any], ...]:
     """The classes a declared type stands for: each class in a union, None left out."""
     if get_origin(tp) is typing.Annotated:
         return _type_nodes(get_args(tp)[0])
-    members = mt.union_members(tp) or (tp,)
+    members = _mt.union_members(tp) or (tp,)
     return tuple(member for member in members if _is_class(member))
 
 
 def _is_class(tp: object) -> typing.TypeGuard[type[Any]]:
     # `list[int]` passes isinstance(..., type) on some versions; its arguments tell it apart.
-    return isinstance(tp, type) and not mt.is_none(tp) and not get_args(tp)
+    return isinstance(tp, type) and not _mt.is_none(tp) and not get_args(tp)
 
 
 def _distinct(items: Iterable[type[Any]]) -> list[type[Any]]:
@@ -300,16 +300,16 @@ def _fields(cls: type[Any]) -> list[tuple[str, str]]:
     """(name, type) of each field of a dataclass or a pydantic model; none otherwise."""
     if dataclasses.is_dataclass(cls):
         # With postponed annotations `field.type` is the source text, already readable.
-        return [(field.name, mt.readable(field.type)) for field in dataclasses.fields(cls)]
+        return [(field.name, _mt.readable(field.type)) for field in dataclasses.fields(cls)]
     if issubclass(cls, pydantic.BaseModel):
-        return [(name, mt.readable(info.annotation)) for name, info in cls.model_fields.items()]
+        return [(name, _mt.readable(info.annotation)) for name, info in cls.model_fields.items()]
     return []
 
 
 def _dependencies(
     declared: Iterable[tuple[_Step, object]],
     label: str,
-    ids: mt.Identifiers,
+    ids: _mt.Identifiers,
 ) -> list[str]:
     """One edge from each step to each class its declared type stands for."""
     return [
@@ -326,7 +326,7 @@ def _dependencies(
 
 
 def _line(text: str, *, depth: int = 1) -> str:
-    return f"{mt.INDENT * depth}{text}"
+    return f"{_mt.INDENT * depth}{text}"
 
 
 def _joined(lines: Iterable[str]) -> str:
