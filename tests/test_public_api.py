@@ -370,7 +370,8 @@ def test_import_cqrs_imports_only_its_runtime_dependencies(imported_by_cqrs: set
     }
 
     assert third_party <= ALLOWED_THIRD_PARTY, third_party - ALLOWED_THIRD_PARTY
-    assert {"cqrs", "pydantic", "di"} <= third_party
+    # pydantic is loaded with the first message base (`cqrs.Request`, ...), not before.
+    assert {"cqrs", "di"} <= third_party
 
 
 # The modules of the extras: importing a framework or a broker client is their job.
@@ -564,3 +565,120 @@ def test_import_cqrs_loads_the_codecs_only_on_first_use() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+# --- what `import cqrs` defers to first use -----------------------------------------
+
+# Modules `import cqrs` must not load: creating a pydantic model class (the message
+# bases, the broker's `Message`) loads pydantic's fields, annotated_types and its plugin
+# loader (importlib.metadata); di's async executor loads anyio.
+DEFERRED_MODULES = (
+    "cqrs._messages.request_models",
+    "cqrs._messages.response_models",
+    "cqrs._messages.event_models",
+    "cqrs._messages._serialization",
+    "cqrs._interfaces.broker",
+    "cqrs._diagrams.cor_mermaid",
+    "pydantic.fields",
+    "pydantic.types",
+    "annotated_types",
+    "pydantic.plugin._loader",
+    "importlib.metadata",
+    "di.executors",
+    "anyio",
+)
+
+LAZY_MESSAGE_NAMES: dict[str, tuple[str, ...]] = {
+    "cqrs.requests.request": ("DCRequest", "PydanticRequest", "Request"),
+    "cqrs.response": ("DCResponse", "PydanticResponse", "Response"),
+    "cqrs.events.event": (
+        "DCDomainEvent",
+        "DCEvent",
+        "DCNotificationEvent",
+        "DomainEvent",
+        "Event",
+        "NotificationEvent",
+        "PydanticDomainEvent",
+        "PydanticEvent",
+        "PydanticNotificationEvent",
+    ),
+    "cqrs.requests.mermaid": ("CoRMermaid",),
+}
+
+
+def _run(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own interpreter, fixed code
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def test_import_cqrs_creates_no_pydantic_model_class() -> None:
+    code = (
+        "import sys, cqrs; "
+        f"print(' '.join(m for m in {DEFERRED_MODULES!r} if m in sys.modules) or 'none')"
+    )
+
+    done = _run(code)
+
+    assert done.stdout.strip() == "none", done.stderr
+
+
+def test_a_first_model_loads_the_message_bases() -> None:
+    code = (
+        "import sys, cqrs\n"
+        "class Ping(cqrs.Request):\n"
+        "    n: int\n"
+        "assert Ping.from_dict(n='1') == Ping(n=1)\n"
+        "assert 'cqrs._messages.request_models' in sys.modules\n"
+        "assert 'cqrs._messages.event_models' not in sys.modules\n"
+        "print('ok')"
+    )
+
+    done = _run(code)
+
+    assert done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.parametrize(("module_name", "names"), LAZY_MESSAGE_NAMES.items())
+def test_lazy_names_are_the_public_modules_objects(
+    module_name: str, names: tuple[str, ...]
+) -> None:
+    module = importlib.import_module(module_name)
+
+    for name in names:
+        assert name in cqrs.__all__, name
+        assert getattr(cqrs, name) is getattr(module, name), name
+        assert getattr(cqrs, name).__module__ == "cqrs", name
+
+
+@pytest.mark.parametrize(("module_name", "names"), LAZY_MESSAGE_NAMES.items())
+def test_lazy_names_report_cqrs_when_a_public_module_loads_them_first(
+    module_name: str, names: tuple[str, ...]
+) -> None:
+    # `__module__` does not depend on which path loads the class first.
+    code = (
+        f"import {module_name} as public\n"
+        f"modules = [getattr(public, name).__module__ for name in {names!r}]\n"
+        "import cqrs\n"
+        f"same = all(getattr(cqrs, name) is getattr(public, name) for name in {names!r})\n"
+        "print(same, set(modules))"
+    )
+
+    done = _run(code)
+
+    assert done.stdout.strip() == "True {'cqrs'}", done.stderr
+
+
+def test_private_message_modules_resolve_the_bases_lazily() -> None:
+    from cqrs._messages import event_models, events, request_models, requests, responses
+
+    assert requests.Request is request_models.PydanticRequest is cqrs.Request
+    assert responses.Response is cqrs.PydanticResponse
+    assert events.NotificationEvent is event_models.PydanticNotificationEvent
+    with pytest.raises(AttributeError, match="Missing"):
+        _ = requests.Missing
+
+
+def test_unknown_top_level_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="Missing"):
+        _ = cqrs.Missing

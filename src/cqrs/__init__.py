@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from cqrs._adapters.di_container import DIContainer
 from cqrs._composites.fallback import EventHandlerFallback, RequestHandlerFallback
-from cqrs._diagrams.cor_mermaid import CoRMermaid
 from cqrs._dispatch.emitter import EventEmitter
 from cqrs._errors import CQRSError
 from cqrs._install import refuse_mixed_install as _refuse_mixed_install
@@ -21,22 +20,9 @@ from cqrs._maps.request_map import RequestMap
 from cqrs._mediators.event import EventMediator
 from cqrs._mediators.request import RequestMediator
 from cqrs._mediators.streaming import StreamingRequestMediator
-from cqrs._messages.events import (
-    DCDomainEvent,
-    DCEvent,
-    DCNotificationEvent,
-    DomainEvent,
-    Event,
-    IDomainEvent,
-    IEvent,
-    INotificationEvent,
-    NotificationEvent,
-    PydanticDomainEvent,
-    PydanticEvent,
-    PydanticNotificationEvent,
-)
-from cqrs._messages.requests import DCRequest, IRequest, PydanticRequest, Request
-from cqrs._messages.responses import DCResponse, IResponse, PydanticResponse, Response
+from cqrs._messages.events import IDomainEvent, IEvent, INotificationEvent
+from cqrs._messages.requests import IRequest
+from cqrs._messages.responses import IResponse
 from cqrs._public import claim
 
 __version__ = "0.1.0"
@@ -91,9 +77,30 @@ __all__ = (
     "StreamingRequestMediator",
 )
 
-# The codecs and sagas are loaded on first use (PEP 562): a plain send never needs
-# them, and `import cqrs` stays near its dependencies' own import time.
+# Loaded on first use (PEP 562), so that `import cqrs` stays near its dependencies' own
+# import time: a plain send needs none of these modules.
 _LAZY = {
+    # The concrete message bases: defining a pydantic model class (these are the first
+    # ones) loads pydantic's field and type machinery and its plugins. The mediator works
+    # with the interfaces (`IRequest`, `IEvent`, ...), which are imported above.
+    "DCRequest": "cqrs._messages.request_models",
+    "PydanticRequest": "cqrs._messages.request_models",
+    "Request": "cqrs._messages.request_models",
+    "DCResponse": "cqrs._messages.response_models",
+    "PydanticResponse": "cqrs._messages.response_models",
+    "Response": "cqrs._messages.response_models",
+    "DCDomainEvent": "cqrs._messages.event_models",
+    "DCEvent": "cqrs._messages.event_models",
+    "DCNotificationEvent": "cqrs._messages.event_models",
+    "DomainEvent": "cqrs._messages.event_models",
+    "Event": "cqrs._messages.event_models",
+    "NotificationEvent": "cqrs._messages.event_models",
+    "PydanticDomainEvent": "cqrs._messages.event_models",
+    "PydanticEvent": "cqrs._messages.event_models",
+    "PydanticNotificationEvent": "cqrs._messages.event_models",
+    # The chain diagrams.
+    "CoRMermaid": "cqrs._diagrams.cor_mermaid",
+    # The event codecs.
     "DeserializeProtobufError": "cqrs._adapters.codecs",
     "EventCodec": "cqrs._adapters.codecs",
     "EventSerializer": "cqrs._adapters.codecs",
@@ -117,6 +124,20 @@ if TYPE_CHECKING:
         JsonEventSerializer,
     )
     from cqrs._adapters.protobuf_codecs import ProtobufDeserializer, ProtobufEventSerializer
+    from cqrs._diagrams.cor_mermaid import CoRMermaid
+    from cqrs._messages.event_models import (
+        DCDomainEvent,
+        DCEvent,
+        DCNotificationEvent,
+        DomainEvent,
+        Event,
+        NotificationEvent,
+        PydanticDomainEvent,
+        PydanticEvent,
+        PydanticNotificationEvent,
+    )
+    from cqrs._messages.request_models import DCRequest, PydanticRequest, Request
+    from cqrs._messages.response_models import DCResponse, PydanticResponse, Response
     from cqrs.saga.map import SagaMap
     from cqrs.saga.mediator import SagaMediator
     from cqrs.saga.mermaid import SagaMermaid

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, cast, overload
+from typing import TYPE_CHECKING, Any, Final, cast, overload
 
 import di
 import di.exceptions
 from di.api.dependencies import CacheKey
-from di.dependent import Dependent
-from di.executors import AsyncExecutor
 from typing_extensions import TypeVar, is_protocol
 
 from cqrs._adapters._di_plan import MISSING, Plan, compile_plan
 from cqrs._errors import DependencyResolutionError
 from cqrs._interfaces.container import Release
+
+if TYPE_CHECKING:
+    from di.executors import AsyncExecutor
 
 __all__ = ("DIContainer",)
 
@@ -60,7 +61,11 @@ class DIContainer:
         self._plans: dict[type[Any], Plan] = {}
         # di's cache of the singleton scope, once entered; plans read singletons from it.
         self._singleton_values: Mapping[CacheKey, Any] = {}
-        self._executor = AsyncExecutor()
+        # di's executors (and anyio under them) and its `Dependent` are loaded when a
+        # container is built and when a type is first solved, not by `import cqrs`.
+        from di.executors import AsyncExecutor
+
+        self._executor: AsyncExecutor = AsyncExecutor()
         self._singleton_context: Any = None
         self._singletons: di.ScopeState | None = None
 
@@ -162,6 +167,8 @@ class DIContainer:
         return state
 
     def _solve(self, type_: type[Any]) -> Plan | None:
+        from di.dependent import Dependent
+
         try:
             solved = self._container.solve(Dependent(type_, scope="request"), scopes=SCOPES)
         except di.exceptions.DependencyInjectionException as exc:

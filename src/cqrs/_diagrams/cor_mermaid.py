@@ -20,6 +20,7 @@ from cqrs._diagrams import mermaid_text as mt
 from cqrs._errors import ChainExhaustedError, HandlerBindingTypeError
 from cqrs._interfaces.cor import CORRequestHandler
 from cqrs._introspect import UNKNOWN, type_arguments, type_name
+from cqrs._public import claim
 
 __all__ = ("CoRMermaid",)
 
@@ -311,3 +312,8 @@ def _dependencies(ident: str, tp: object, label: str, ids: mt.Identifiers) -> li
 
 def _line(depth: int, text: str) -> str:
     return f"{mt.INDENT * depth}{text}"
+
+
+# A top-level name of `cqrs`, which loads this module on first use (PEP 562): it reports
+# `cqrs` whichever module loads it first (`cqrs.requests.mermaid` too).
+claim("cqrs", globals(), __all__)

@@ -6,13 +6,12 @@ import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from typing_extensions import TypeIs
 
 from cqrs._dispatch.companion import Companions
 from cqrs._errors import EventBrokerMissingError, InvalidConfigurationError
-from cqrs._interfaces.broker import Message, MessageBroker
 from cqrs._interfaces.container import Release, Resolver, ScopedResolver
 from cqrs._interfaces.handlers import EventHandler
 from cqrs._interfaces.inbox import InboxWriter
@@ -23,6 +22,9 @@ from cqrs._messages.events import IEvent, INotificationEvent
 
 if sys.version_info < (3, 11):
     from exceptiongroup import ExceptionGroup
+
+if TYPE_CHECKING:
+    from cqrs._interfaces.broker import Message, MessageBroker
 
 __all__ = (
     "EmitOutcome",
@@ -106,6 +108,12 @@ def raise_failures(failures: Sequence[EventHandlingFailure], what: str) -> None:
     raise ExceptionGroup(msg, [failure.error for failure in failures])
 
 
+def _message_type() -> type[Message]:
+    from cqrs._interfaces.broker import Message
+
+    return Message
+
+
 class EventEmitter:
     """Sends a domain event to its bound handlers and a notification event to the broker.
 
@@ -130,6 +138,7 @@ class EventEmitter:
         "_event_map",
         "_inbox",
         "_message_broker",
+        "_message_type",
         "_middleware_chain",
         "_publish_notifications",
         "_scoped",
@@ -151,6 +160,9 @@ class EventEmitter:
         self._container = container
         self._scoped = container if isinstance(container, ScopedResolver) else None
         self._message_broker = message_broker
+        # `Message` is a pydantic model: its module is loaded on the first publish, not by
+        # `import cqrs` (the first model class loads pydantic's fields and plugins).
+        self._message_type: type[Message] | None = None
         self._middleware_chain = middleware_chain or None
 
     @property
@@ -272,7 +284,10 @@ class EventEmitter:
                     "or EventEmitter()"
                 )
                 raise EventBrokerMissingError(msg)
-            message = Message(
+            message_type = self._message_type
+            if message_type is None:
+                message_type = self._message_type = _message_type()
+            message = message_type(
                 message_name=type(event).__name__,
                 message_id=event.event_id,
                 topic=event.topic,

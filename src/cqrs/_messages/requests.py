@@ -1,15 +1,19 @@
-"""Requests (commands and queries), generic in the response they produce."""
+"""Requests (commands and queries), generic in the response they produce.
+
+`IRequest` is what the mediator works with. The concrete bases (`PydanticRequest`,
+`DCRequest` and `Request`) live in `cqrs._messages.request_models`, loaded on first
+use (PEP 562): defining a pydantic model class loads pydantic's field and type
+machinery, which `import cqrs` does not otherwise need.
+"""
 
 import abc
-import dataclasses
-from typing import Any, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
-import pydantic
 from typing_extensions import Self, TypeVar
 
-from cqrs._messages import _serialization
+from cqrs._messages import _lazy
 
-__all__ = ("DCRequest", "IRequest", "PydanticRequest")
+__all__ = ("DCRequest", "IRequest", "PydanticRequest", "Request")
 
 # Invariant: the response type is both produced (by `send`) and checked against the
 # handler's declared result at `bind`; see `_cqrs_response_sink`.
@@ -52,47 +56,11 @@ class IRequest(abc.ABC, Generic[_ResT]):
         raise NotImplementedError(msg)
 
 
-class PydanticRequest(pydantic.BaseModel, IRequest[_ResT], Generic[_ResT]):
-    """A request that is a pydantic model (`cqrs.Request`).
+if TYPE_CHECKING:
+    from cqrs._messages.request_models import DCRequest, PydanticRequest, Request
 
-    Example:
-        >>> import cqrs
-        >>> class UserDTO(cqrs.Response):
-        ...     name: str
-        >>> class GetUser(cqrs.Request[UserDTO]):
-        ...     user_id: int
-        >>> GetUser.from_dict(user_id="7")
-        GetUser(user_id=7)
-    """
-
-    def to_dict(self) -> dict[str, Any]:
-        return _serialization.model_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, **kwargs: Any) -> Self:
-        return _serialization.model_from_dict(cls, kwargs)
+_MODELS = frozenset({"DCRequest", "PydanticRequest", "Request"})
 
 
-@dataclasses.dataclass
-class DCRequest(IRequest[_ResT], Generic[_ResT]):
-    """A request that is a dataclass; decorate subclasses with `@dataclasses.dataclass`.
-
-    Example:
-        >>> import dataclasses, cqrs
-        >>> @dataclasses.dataclass
-        ... class DeleteUser(cqrs.DCRequest[None]):
-        ...     user_id: int
-        >>> DeleteUser.from_dict(**DeleteUser(user_id=3).to_dict())
-        DeleteUser(user_id=3)
-    """
-
-    def to_dict(self) -> dict[str, Any]:
-        return _serialization.dataclass_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, **kwargs: Any) -> Self:
-        return _serialization.dataclass_from_dict(cls, kwargs)
-
-
-# The python-cqrs name: the pydantic variant is the default.
-Request = PydanticRequest
+def __getattr__(name: str) -> object:
+    return _lazy.load(globals(), "cqrs._messages.request_models", _MODELS, name)

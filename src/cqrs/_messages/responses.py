@@ -1,15 +1,18 @@
-"""Responses: what request handlers return."""
+"""Responses: what request handlers return.
+
+`IResponse` is the interface. The concrete bases (`PydanticResponse`, `DCResponse` and
+`Response`) live in `cqrs._messages.response_models`, loaded on first use (PEP 562),
+like the requests'.
+"""
 
 import abc
-import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pydantic
 from typing_extensions import Self
 
-from cqrs._messages import _serialization
+from cqrs._messages import _lazy
 
-__all__ = ("DCResponse", "IResponse", "PydanticResponse")
+__all__ = ("DCResponse", "IResponse", "PydanticResponse", "Response")
 
 
 class IResponse(abc.ABC):
@@ -25,28 +28,11 @@ class IResponse(abc.ABC):
         """Build the response from keyword arguments, validating them."""
 
 
-class PydanticResponse(pydantic.BaseModel, IResponse):
-    """A response that is a pydantic model (`cqrs.Response`)."""
+if TYPE_CHECKING:
+    from cqrs._messages.response_models import DCResponse, PydanticResponse, Response
 
-    def to_dict(self) -> dict[str, Any]:
-        return _serialization.model_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, **kwargs: Any) -> Self:
-        return _serialization.model_from_dict(cls, kwargs)
+_MODELS = frozenset({"DCResponse", "PydanticResponse", "Response"})
 
 
-@dataclasses.dataclass
-class DCResponse(IResponse):
-    """A response that is a dataclass; decorate subclasses with `@dataclasses.dataclass`."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return _serialization.dataclass_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, **kwargs: Any) -> Self:
-        return _serialization.dataclass_from_dict(cls, kwargs)
-
-
-# The python-cqrs name: the pydantic variant is the default.
-Response = PydanticResponse
+def __getattr__(name: str) -> object:
+    return _lazy.load(globals(), "cqrs._messages.response_models", _MODELS, name)
