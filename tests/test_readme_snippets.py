@@ -1,11 +1,13 @@
-"""Every ```python block of README.md runs as written, or is marked as a fragment.
+"""Every ```python block of README.md and docs/ runs as written, or is a fragment.
 
 A fragment is a block whose previous line is `<!-- fragment: needs ... -->`: it needs
 definitions from elsewhere, a running server, or shows a type error on purpose. A
 fragment must still compile, and every module it imports, every name it imports from a
 module and every attribute it reads from a module or a class (`di.bind_by_type`,
 `OutboxRelay.for_sqlalchemy`) must exist. Every other block runs in a fresh interpreter
-from the repository root and must exit with code 0.
+from the repository root and must exit with code 0. The site's pages (docs/, but not
+the design notes in docs/notes/) follow the same rule; a block that embeds a file with
+`--8<--` is written ```py, not ```python, and is tested with that file.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+DOCUMENTS = [
+    README,
+    *sorted(p for p in (ROOT / "docs").rglob("*.md") if "notes" not in p.relative_to(ROOT).parts),
+]
 FRAGMENT_MARK = "<!-- fragment:"
 FENCE = "```"
 TIMEOUT = 30
@@ -31,6 +37,7 @@ PRELUDE = ("cqrs", "di")
 
 @dataclass(frozen=True)
 class Block:
+    path: str  # the document, relative to the repository root
     line: int  # the line of the opening fence, 1-based
     code: str
     marker: str  # the line before the fence
@@ -40,8 +47,9 @@ class Block:
         return self.marker.startswith(FRAGMENT_MARK)
 
 
-def python_blocks(text: str) -> list[Block]:
-    lines = text.splitlines()
+def python_blocks(document: Path) -> list[Block]:
+    path = document.relative_to(ROOT).as_posix()
+    lines = document.read_text(encoding="utf-8").splitlines()
     blocks: list[Block] = []
     index = 0
     while index < len(lines):
@@ -52,34 +60,34 @@ def python_blocks(text: str) -> list[Block]:
         end = index + 1
         while end < len(lines) and lines[end].strip() != FENCE:
             end += 1
-        assert end < len(lines), f"README.md:{index + 1}: fence never closed"
+        assert end < len(lines), f"{path}:{index + 1}: fence never closed"
         if opening == f"{FENCE}python":
             marker = lines[index - 1].strip() if index else ""
             code = "\n".join(lines[index + 1 : end]) + "\n"
-            blocks.append(Block(line=index + 1, code=code, marker=marker))
+            blocks.append(Block(path=path, line=index + 1, code=code, marker=marker))
         index = end + 1
     return blocks
 
 
-BLOCKS = python_blocks(README.read_text(encoding="utf-8"))
+BLOCKS = [block for document in DOCUMENTS for block in python_blocks(document)]
 RUNNABLE = [block for block in BLOCKS if not block.fragment]
 FRAGMENTS = [block for block in BLOCKS if block.fragment]
 
 
 def block_id(block: Block) -> str:
-    return f"README.md:{block.line}"
+    return f"{block.path}:{block.line}"
 
 
 def test_the_readme_has_runnable_blocks_and_fragments() -> None:
-    assert RUNNABLE
-    assert FRAGMENTS
+    assert any(block.path == "README.md" for block in RUNNABLE)
+    assert any(block.path == "README.md" for block in FRAGMENTS)
 
 
 @pytest.mark.parametrize("block", FRAGMENTS, ids=block_id)
 def test_a_fragment_says_what_it_needs(block: Block) -> None:
     reason = block.marker.removeprefix(FRAGMENT_MARK).removesuffix("-->").strip()
     assert block.marker.endswith("-->")
-    assert reason, f"README.md:{block.line}: say what the fragment needs"
+    assert reason, f"{block_id(block)}: say what the fragment needs"
 
 
 @pytest.mark.parametrize("block", RUNNABLE, ids=block_id)
@@ -93,7 +101,7 @@ def test_a_runnable_block_runs_as_written(block: Block) -> None:
         cwd=ROOT,
     )
     assert result.returncode == 0, (
-        f"README.md:{block.line} failed (mark it <!-- fragment: needs ... --> if it "
+        f"{block_id(block)} failed (mark it <!-- fragment: needs ... --> if it "
         f"cannot run on its own):\n{result.stderr}"
     )
 
@@ -101,7 +109,7 @@ def test_a_runnable_block_runs_as_written(block: Block) -> None:
 @pytest.mark.parametrize("block", FRAGMENTS, ids=block_id)
 def test_a_fragment_compiles(block: Block) -> None:
     # A fragment may `await` at top level: it stands for the body of an async function.
-    compile(block.code, f"README.md:{block.line}", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    compile(block.code, block_id(block), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
 
 
 class _Unknown:
@@ -165,4 +173,4 @@ def _missing_attributes(tree: ast.Module, namespace: dict[str, object]) -> list[
 def test_the_names_a_fragment_uses_from_the_library_exist(block: Block) -> None:
     tree = ast.parse(block.code)
     namespace = _imported_names(tree)
-    assert _missing_attributes(tree, namespace) == [], f"README.md:{block.line}"
+    assert _missing_attributes(tree, namespace) == [], block_id(block)

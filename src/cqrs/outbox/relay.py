@@ -375,11 +375,12 @@ class OutboxRelay:
             event_map: the event classes the outbox stores.
             message_broker: where the events go.
             table: the outbox table (`outbox_table(...)`; default: the `outbox` table).
-            batch_size, lease, max_attempts, backoff, poll_interval, error_backoff,
-                topic, lease_margin: as for `OutboxRelay`.
             wakeups: as for `OutboxRelay`; "auto": `PostgresNotifications` when
                 `sessionmaker` is an `async_sessionmaker` bound to a PostgreSQL engine
                 on asyncpg (the repository notifies on commit), else none (polling).
+
+        `batch_size`, `lease`, `max_attempts`, `backoff`, `poll_interval`,
+        `error_backoff`, `topic` and `lease_margin` are as for `OutboxRelay`.
         """
         from cqrs.outbox.notify import PostgresNotifications
         from cqrs.outbox.sqlalchemy import SqlAlchemyOutboxedEventRepository
