@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import sys
 from collections.abc import Sequence
@@ -108,7 +109,10 @@ def raise_failures(failures: Sequence[EventHandlingFailure], what: str) -> None:
     raise ExceptionGroup(msg, [failure.error for failure in failures])
 
 
+@functools.cache
 def _message_type() -> type[Message]:
+    # `Message` is a pydantic model: its module is loaded on the first publish, not by
+    # `import cqrs` (the first model class loads pydantic's fields and plugins).
     from cqrs._interfaces.broker import Message
 
     return Message
@@ -138,7 +142,6 @@ class EventEmitter:
         "_event_map",
         "_inbox",
         "_message_broker",
-        "_message_type",
         "_middleware_chain",
         "_publish_notifications",
         "_scoped",
@@ -160,9 +163,6 @@ class EventEmitter:
         self._container = container
         self._scoped = container if isinstance(container, ScopedResolver) else None
         self._message_broker = message_broker
-        # `Message` is a pydantic model: its module is loaded on the first publish, not by
-        # `import cqrs` (the first model class loads pydantic's fields and plugins).
-        self._message_type: type[Message] | None = None
         self._middleware_chain = middleware_chain or None
 
     @property
@@ -284,10 +284,7 @@ class EventEmitter:
                     "or EventEmitter()"
                 )
                 raise EventBrokerMissingError(msg)
-            message_type = self._message_type
-            if message_type is None:
-                message_type = self._message_type = _message_type()
-            message = message_type(
+            message = _message_type()(
                 message_name=type(event).__name__,
                 message_id=event.event_id,
                 topic=event.topic,
