@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 from tests.outbox.engines import BACKENDS, LOCKING_BACKENDS, engine_for, tables_on
@@ -31,6 +32,7 @@ from cqrs.saga.storage.sqlalchemy import (
     Base,
     SagaTables,
     SqlAlchemySagaStorage,
+    _is_deadlock,
     saga_tables,
 )
 
@@ -924,3 +926,95 @@ async def test_concurrent_claimers_claim_every_saga_once(locking_store: Store) -
                 assert (state.lease_owner, state.recovery_attempts) == (worker, round_number)
             # the worker stops without finishing them: interrupted again
             await asyncio.gather(*(storage.release_lease(saga_id, worker) for saga_id in got))
+
+
+async def _real_deadlock(store: Store) -> DBAPIError:
+    """Two transactions that each lock a row the other then wants: the database kills one."""
+    assert store.sessions is not None
+    assert store.tables is not None
+    table = store.tables.executions
+    first, second = await store.new(), await store.new()
+
+    def touch(saga_id: uuid.UUID) -> sa.Update:
+        return sa.update(table).where(table.c.id == saga_id).values(version=table.c.version + 1)
+
+    async with store.sessions() as one, store.sessions() as other:
+        await one.execute(touch(first))
+        await other.execute(touch(second))
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(
+                one.execute(touch(second)), other.execute(touch(first)), return_exceptions=True
+            ),
+            30,
+        )
+        await one.rollback()
+        await other.rollback()
+    errors = [outcome for outcome in outcomes if isinstance(outcome, DBAPIError)]
+    assert len(errors) == 1, outcomes
+    return errors[0]
+
+
+async def test_a_deadlock_victim_is_recognised_and_other_errors_are_not(
+    locking_store: Store,
+) -> None:
+    assert _is_deadlock(await _real_deadlock(locking_store))
+    assert locking_store.sessions is not None
+    assert locking_store.tables is not None
+    table = locking_store.tables.executions
+    with pytest.raises(DBAPIError) as wrong:
+        async with locking_store.sessions() as session:
+            await session.execute(sa.update(table).values(version="not a number"))
+    assert not _is_deadlock(wrong.value)
+
+
+async def test_a_claim_chosen_as_deadlock_victim_runs_again(
+    locking_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = locking_store.storage
+    assert isinstance(storage, SqlAlchemySagaStorage)
+    deadlock = await _real_deadlock(locking_store)
+    interrupted = await locking_store.new(SagaStatus.RUNNING)
+    real_take = storage._take_once
+    calls = 0
+
+    async def loses_twice(*args: Any) -> list[uuid.UUID]:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            raise deadlock
+        return await real_take(*args)
+
+    monkeypatch.setattr(storage, "_take_once", loses_twice)
+    claimed = await storage.claim_for_recovery("w", limit=10, lease_seconds=LEASE)
+    assert calls == 3
+    assert interrupted in claimed
+    assert len(claimed) == 3  # with the deadlock's two PENDING sagas, claimed once each
+    for saga_id in claimed:
+        state = await locking_store.state(saga_id)
+        assert (state.lease_owner, state.recovery_attempts) == ("w", 1)
+
+
+async def test_a_claim_gives_up_after_repeated_deadlocks_and_at_once_on_other_errors(
+    locking_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = locking_store.storage
+    assert isinstance(storage, SqlAlchemySagaStorage)
+    deadlock = await _real_deadlock(locking_store)
+    failures: list[DBAPIError] = [deadlock]
+    calls = 0
+
+    async def fails(*args: Any) -> list[uuid.UUID]:
+        nonlocal calls
+        calls += 1
+        raise failures[0]
+
+    monkeypatch.setattr(storage, "_take_once", fails)
+    with pytest.raises(DBAPIError) as raised:
+        await storage.claim_for_recovery("w", limit=10, lease_seconds=LEASE)
+    assert (raised.value, calls) == (deadlock, 5)
+
+    failures[0] = DBAPIError("SELECT 1", None, ValueError("not a deadlock"))
+    calls = 0
+    with pytest.raises(DBAPIError):
+        await storage.fail_exhausted(3, limit=10)
+    assert calls == 1

@@ -48,7 +48,9 @@ Times are taken in Python (UTC), so every database agrees; on MySQL/MariaDB they
 conditional `UPDATE`s (the row lock makes check and write one step);
 `claim_for_recovery` and `fail_exhausted` select with `FOR UPDATE SKIP LOCKED` on
 PostgreSQL and MariaDB 10.6+ / MySQL 8, so concurrent workers never get the same
-saga. SQLite has no row locks but one writer at a time.
+saga; a claim chosen as a deadlock victim (InnoDB does that even with SKIP LOCKED) was
+rolled back whole and runs again, up to five times. SQLite has no row locks but one
+writer at a time.
 
 With `outbox=` (a function building an outbox on a session, e.g.
 `lambda session: SqlAlchemyOutboxedEventRepository(session, event_map, table=t)`), the
@@ -59,16 +61,18 @@ the same database; the outbox relay publishes the rows.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import datetime
+import random
 import uuid
 from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any, Final, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 
@@ -97,6 +101,10 @@ _INTERRUPTED: Final = (
     SagaStatus.COMPENSATING.value,
 )
 _RECOVERABLE: Final = (SagaStatus.RUNNING.value, SagaStatus.COMPENSATING.value)
+# How often a claim that lost a deadlock is run again (its transaction was rolled back).
+_CLAIM_ATTEMPTS: Final = 5
+_MYSQL_DEADLOCK: Final = 1213
+_RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 
 
 def _timestamp() -> sa.types.TypeEngine[datetime.datetime]:
@@ -187,6 +195,15 @@ def _utc(moment: datetime.datetime) -> datetime.datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=datetime.timezone.utc)
     return moment.astimezone(datetime.timezone.utc)
+
+
+def _is_deadlock(error: DBAPIError) -> bool:
+    """Whether the database chose this transaction as a deadlock's victim (rolled back)."""
+    cause = error.orig
+    if getattr(cause, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        return True
+    args: tuple[object, ...] = getattr(cause, "args", ())
+    return bool(args) and args[0] == _MYSQL_DEADLOCK
 
 
 def _seconds(seconds: float) -> datetime.timedelta:
@@ -563,7 +580,25 @@ class SqlAlchemySagaStorage(ISagaStorage):
     async def _take(
         self, query: sa.Select[Any], limit: int, values: dict[str, Any]
     ) -> list[uuid.UUID]:
-        """Lock up to `limit` rows of `query` (skipping locked ones) and change them."""
+        """Lock up to `limit` rows of `query` (skipping locked ones) and change them.
+
+        InnoDB can pick concurrent claimers as deadlock victims even with SKIP LOCKED
+        (secondary-index locks); the victim's transaction is rolled back whole, so it is
+        run again, a few times, after a short random pause.
+        """
+        attempt = 1
+        while True:
+            try:
+                return await self._take_once(query, limit, values)
+            except DBAPIError as error:
+                if attempt >= _CLAIM_ATTEMPTS or not _is_deadlock(error):
+                    raise
+            await asyncio.sleep(random.uniform(0, 0.01 * attempt))  # noqa: S311 (jitter)
+            attempt += 1
+
+    async def _take_once(
+        self, query: sa.Select[Any], limit: int, values: dict[str, Any]
+    ) -> list[uuid.UUID]:
         table = self._executions
         async with self._transaction() as connection:
             query = query.limit(limit)
