@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pathlib
 import signal
 import socket
 import subprocess
@@ -172,7 +173,17 @@ class KafkaServer:
         return False
 
     def pause(self) -> None:
+        """SIGSTOP the broker and return once every one of its threads has stopped.
+
+        The signal is delivered asynchronously: on a busy machine a thread can still
+        answer a request sent right after `send_signal` returns.
+        """
         self.process.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + 10
+        while not _all_threads_stopped(self.process.pid):
+            if time.monotonic() > deadline:
+                pytest.fail(f"Tansu (pid {self.process.pid}) did not stop within 10 s")
+            time.sleep(0.005)
 
     def resume(self) -> None:
         self.process.send_signal(signal.SIGCONT)
@@ -182,6 +193,18 @@ class KafkaServer:
             self.process.send_signal(signal.SIGCONT)
             self.process.kill()
         self.process.wait(timeout=10)
+
+
+def _all_threads_stopped(pid: int) -> bool:
+    """Whether Linux reports every thread of `pid` stopped (state T)."""
+    for stat in pathlib.Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            state = stat.read_text(encoding="ascii").rpartition(")")[2].split()[0]
+        except OSError:  # the thread ended meanwhile
+            continue
+        if state not in {"T", "t"}:
+            return False
+    return True
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Iterator
 from typing import Any, TypeVar, get_args, get_origin
 
-__all__ = ("UNKNOWN", "is_compatible", "type_arguments", "type_name")
+__all__ = (
+    "UNKNOWN",
+    "every_type_arguments",
+    "is_compatible",
+    "type_arguments",
+    "type_name",
+    "unparameterized",
+)
 
 
 class _Unknown:
@@ -56,32 +64,59 @@ def _bases(cls: type) -> list[tuple[type, tuple[object, ...]]]:
     return bases
 
 
-def type_arguments(cls: type, origin: type) -> tuple[object, ...] | None:
+def unparameterized(tp: object) -> object:
+    """The class of a parameterized generic class (`Handler[A, B]` -> `Handler`), else `tp`."""
+    origin = get_origin(tp)
+    if isinstance(origin, type) and not isinstance(tp, type):
+        return origin
+    return tp
+
+
+def type_arguments(cls: object, origin: type) -> tuple[object, ...] | None:
     """The arguments with which `cls` specialises the generic class `origin`.
 
-    Returns None when `cls` does not derive from `origin`; an argument left open (a
-    bare generic base) comes back as `UNKNOWN`.
+    `cls` is a class or a parameterized generic class (`Forwarding[GetUser, UserDTO]`,
+    whose arguments fill its class's type variables). Returns None when `cls` does not
+    derive from `origin`; an argument left open (a bare generic base) comes back as
+    `UNKNOWN`.
     """
-    found = _search(cls, origin)
-    if found is None:
+    alias_of = get_origin(cls)
+    if isinstance(alias_of, type) and not isinstance(cls, type):
+        given = dict(zip(_parameters(alias_of), get_args(cls), strict=False))
+        for found in _search(alias_of, origin):
+            return _known(tuple(given.get(arg, arg) for arg in found))
         return None
+    if isinstance(cls, type):
+        for found in _search(cls, origin):
+            return _known(found)
+    return None
+
+
+def every_type_arguments(cls: type, origin: type) -> list[tuple[object, ...]]:
+    """`type_arguments` along each path from `cls` to `origin`, in MRO-like order.
+
+    A class with two bases deriving from `origin` (`class C(A[int], B[str])`) has two
+    entries; `type_arguments` reads the first.
+    """
+    return [_known(found) for found in _search(cls, origin)]
+
+
+def _known(found: tuple[object, ...]) -> tuple[object, ...]:
     return tuple(UNKNOWN if isinstance(arg, TypeVar) or arg is Any else arg for arg in found)
 
 
-def _search(cls: type, origin: type) -> tuple[object, ...] | None:
+def _search(cls: type, origin: type) -> Iterator[tuple[object, ...]]:
     if cls is origin:
-        return _parameters(origin)
+        yield _parameters(origin)
+        return
     for base, args in _bases(cls):
         if base in (typing.Generic, typing.Protocol, object):
             continue
-        found = _search(base, origin)
-        if found is None:
-            continue
         substitution = dict(zip(_parameters(base), args, strict=False))
-        return tuple(
-            substitution.get(arg, arg) if isinstance(arg, TypeVar) else arg for arg in found
-        )
-    return None
+        for found in _search(base, origin):
+            yield tuple(
+                substitution.get(arg, arg) if isinstance(arg, TypeVar) else arg for arg in found
+            )
 
 
 def _normalise(tp: object) -> object:
@@ -130,4 +165,7 @@ def type_name(tp: object) -> str:
         return "None"
     if isinstance(tp, type) and not get_args(tp):
         return tp.__qualname__
+    generic = unparameterized(tp)
+    if generic is not tp and isinstance(generic, type):  # `Forwarding[GetUser, UserDTO]`
+        return f"{generic.__qualname__}[{', '.join(type_name(arg) for arg in get_args(tp))}]"
     return repr(tp).replace("typing.", "")

@@ -14,7 +14,7 @@ from typing_extensions import TypeIs
 from cqrs._errors import HandlerBindingTypeError
 from cqrs._interfaces.cor import CORRequestHandler
 from cqrs._interfaces.handlers import EventHandler, RequestHandler, StreamingRequestHandler
-from cqrs._introspect import UNKNOWN, is_compatible, type_arguments, type_name
+from cqrs._introspect import UNKNOWN, is_compatible, type_arguments, type_name, unparameterized
 from cqrs._messages.events import IEvent
 from cqrs._messages.requests import IRequest
 
@@ -68,11 +68,15 @@ def _is_alias(declared: type) -> bool:
     return getattr(declared, "__origin__", None) is not None
 
 
-def handled_types(handler_type: type) -> tuple[object, object]:
-    """The (request, response) type arguments a request handler or chain link declares."""
+def handled_types(handler_type: object) -> tuple[object, object]:
+    """The (request, response) type arguments a request handler or chain link declares
+    (its class, or its parameterized generic class: `Forwarding[GetUser, UserDTO]`)."""
+    cls = unparameterized(handler_type)
+    if not isinstance(cls, type):
+        return UNKNOWN, UNKNOWN
     bases: tuple[type, ...] = (RequestHandler, StreamingRequestHandler, CORRequestHandler)
     for base in bases:
-        if base in handler_type.__mro__:
+        if base in cls.__mro__:
             found = type_arguments(handler_type, base)
             if found is not None:
                 return found[0], found[1]
@@ -84,16 +88,17 @@ def check_request_handler(
 ) -> AnyRequestHandlerType:
     """Check that `handler_type` is a handler class for `request_type` and its response."""
     request = type_name(request_type)
-    if not is_request_handler_class(handler_type):
+    handler_cls = unparameterized(handler_type)
+    if not is_request_handler_class(handler_cls):
         msg = (
             f"cannot bind {handler_type!r} to {request}: it is not a request handler; "
             f"bind a subclass of cqrs.RequestHandler[{request}, ...] or "
             f"cqrs.StreamingRequestHandler[{request}, ...]"
         )
         raise HandlerBindingTypeError(msg)
-    _check_pairing(request_type, handler_type)
-    _check_handle_kind(handler_type, streaming=issubclass(handler_type, StreamingRequestHandler))
-    return handler_type
+    _check_pairing(request_type, handler_cls, handler_type)
+    _check_handle_kind(handler_cls, streaming=issubclass(handler_cls, StreamingRequestHandler))
+    return handler_cls
 
 
 def check_cor_link(
@@ -101,15 +106,16 @@ def check_cor_link(
 ) -> type[CORRequestHandler[Any, Any]]:
     """Check that `link` is a chain-of-responsibility handler class for `request_type`."""
     request = type_name(request_type)
-    if not is_cor_link_class(link):
+    link_cls = unparameterized(link)
+    if not is_cor_link_class(link_cls):
         msg = (
             f"cannot bind {link!r} in a chain for {request}: every link of a chain "
             f"must be a subclass of CORRequestHandler[{request}, ...]"
         )
         raise HandlerBindingTypeError(msg)
-    _check_pairing(request_type, link)
-    _require_async_handle(link)
-    return link
+    _check_pairing(request_type, link_cls, link)
+    _require_async_handle(link_cls)
+    return link_cls
 
 
 def _require_concrete(handler_type: type, target: str) -> None:
@@ -126,10 +132,13 @@ def _require_async_handle(handler_type: type) -> None:
         raise HandlerBindingTypeError(msg)
 
 
-def _check_pairing(request_type: type[IRequest[Any]], handler_type: type) -> None:
-    request, handler = type_name(request_type), type_name(handler_type)
+def _check_pairing(
+    request_type: type[IRequest[Any]], handler_type: type, declared_by: object
+) -> None:
+    """`declared_by` is `handler_type`, or the parameterized generic class bound."""
+    request, handler = type_name(request_type), type_name(declared_by)
     _require_concrete(handler_type, request)
-    handled, returned = handled_types(handler_type)
+    handled, returned = handled_types(declared_by)
     if isinstance(handled, type) and not issubclass(request_type, handled):
         msg = (
             f"cannot bind {handler} to {request}: {handler} handles "
@@ -173,14 +182,15 @@ def _is_event_handler_class(obj: object) -> TypeIs[type[EventHandler[Any]]]:
 def check_event_handler(event_type: type[IEvent], handler_type: object) -> type[EventHandler[Any]]:
     """Check that `handler_type` is an event handler class for `event_type`."""
     event = type_name(event_type)
-    if not _is_event_handler_class(handler_type):
+    handler_cls = unparameterized(handler_type)
+    if not _is_event_handler_class(handler_cls):
         msg = (
             f"cannot bind {handler_type!r} to {event}: it is not an event handler; "
             f"bind a subclass of cqrs.EventHandler[{event}]"
         )
         raise HandlerBindingTypeError(msg)
     handler = type_name(handler_type)
-    _require_concrete(handler_type, event)
+    _require_concrete(handler_cls, event)
     (handled,) = type_arguments(handler_type, EventHandler) or (None,)
     if isinstance(handled, type) and not issubclass(event_type, handled):
         msg = (
@@ -188,5 +198,5 @@ def check_event_handler(event_type: type[IEvent], handler_type: object) -> type[
             f"and {event} is not a {type_name(handled)}"
         )
         raise HandlerBindingTypeError(msg)
-    _require_async_handle(handler_type)
-    return handler_type
+    _require_async_handle(handler_cls)
+    return handler_cls

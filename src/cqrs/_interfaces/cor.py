@@ -5,10 +5,11 @@ from __future__ import annotations
 import abc
 import itertools
 from collections.abc import Sequence
-from typing import Any, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
 from typing_extensions import TypeVar
 
+from cqrs._interfaces._assignable import assignable_events
 from cqrs._messages.events import IEvent
 from cqrs._messages.requests import IRequest
 
@@ -50,6 +51,9 @@ class CORRequestHandler(abc.ABC, Generic[_ReqT_contra, _ResT]):
     def events(self) -> Sequence[IEvent]:
         """Events raised by this link's last `handle` call."""
         return _NO_EVENTS
+
+    if not TYPE_CHECKING:  # `self.events = [...]` in a subclass works too
+        events = assignable_events(events)
 
     def set_next(
         self, handler: CORRequestHandler[_ReqT_contra, _ResT], /

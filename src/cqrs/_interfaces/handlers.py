@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
 from typing_extensions import TypeVar
 
+from cqrs._interfaces._assignable import assignable_events
 from cqrs._messages.events import IEvent
 from cqrs._messages.requests import IRequest
 
@@ -41,6 +42,9 @@ class RequestHandler(abc.ABC, Generic[_ReqT_contra, _ResT]):
         """Events raised by the last `handle` call; read once it has returned."""
         return _NO_EVENTS
 
+    if not TYPE_CHECKING:  # `self.events = [...]` in a subclass works too
+        events = assignable_events(events)
+
     @abc.abstractmethod
     async def handle(self, request: _ReqT_contra, /) -> _ResT:
         """Handle the request and return the response."""
@@ -57,6 +61,9 @@ class StreamingRequestHandler(abc.ABC, Generic[_ReqT_contra, _ResT]):
     def events(self) -> Sequence[IEvent]:
         """Events raised since the last `clear_events()` call."""
         return _NO_EVENTS
+
+    if not TYPE_CHECKING:  # `self.events = [...]` in a subclass works too
+        events = assignable_events(events)
 
     @abc.abstractmethod
     def clear_events(self) -> None:
@@ -83,6 +90,9 @@ class EventHandler(abc.ABC, Generic[_EventT_contra]):
     def events(self) -> Sequence[IEvent]:
         """Follow-up events, processed in the same pipeline after `handle` returns."""
         return _NO_EVENTS
+
+    if not TYPE_CHECKING:  # `self.events = [...]` in a subclass works too
+        events = assignable_events(events)
 
     @abc.abstractmethod
     async def handle(self, event: _EventT_contra, /) -> None:

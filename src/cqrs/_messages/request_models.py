@@ -16,11 +16,11 @@ from cqrs._public import claim
 
 __all__ = ("DCRequest", "PydanticRequest", "Request")
 
-# The same type variable as `IRequest`'s: invariant, `Any` by default.
-_ResT = TypeVar("_ResT", default=Any)
+# The same type variable as `IRequest`'s: covariant, `Any` by default.
+_ResT_co = TypeVar("_ResT_co", covariant=True, default=Any)
 
 
-class PydanticRequest(pydantic.BaseModel, IRequest[_ResT], Generic[_ResT]):
+class PydanticRequest(pydantic.BaseModel, IRequest[_ResT_co], Generic[_ResT_co]):
     """A request that is a pydantic model (`cqrs.Request`).
 
     Example:
@@ -42,7 +42,7 @@ class PydanticRequest(pydantic.BaseModel, IRequest[_ResT], Generic[_ResT]):
 
 
 @dataclasses.dataclass
-class DCRequest(IRequest[_ResT], Generic[_ResT]):
+class DCRequest(IRequest[_ResT_co], Generic[_ResT_co]):
     """A request that is a dataclass; decorate subclasses with `@dataclasses.dataclass`.
 
     Example:

@@ -11,17 +11,18 @@ from typing import TYPE_CHECKING, Any, Generic
 
 from typing_extensions import Self, TypeVar
 
+from cqrs._introspect import UNKNOWN, every_type_arguments, is_compatible, type_name
 from cqrs._messages import _lazy
 
 __all__ = ("DCRequest", "IRequest", "PydanticRequest", "Request")
 
-# Invariant: the response type is both produced (by `send`) and checked against the
-# handler's declared result at `bind`; see `_cqrs_response_sink`.
+# Covariant: a request that yields `UserDTO` yields a `Response`, so `GetUser()` is an
+# `IRequest[Response]` and `send`'s result can go where a supertype is expected.
 # The default keeps the python-cqrs spelling `class Ping(cqrs.Request)` valid.
-_ResT = TypeVar("_ResT", default=Any)
+_ResT_co = TypeVar("_ResT_co", covariant=True, default=Any)
 
 
-class IRequest(abc.ABC, Generic[_ResT]):
+class IRequest(abc.ABC, Generic[_ResT_co]):
     """Base of every request: a command or a query with exactly one handler.
 
     The type argument is the response that sending the request yields::
@@ -31,6 +32,10 @@ class IRequest(abc.ABC, Generic[_ResT]):
 
     A bare `cqrs.Request` base declares no response type (it is `Any`).
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _check_one_response(cls)
 
     @abc.abstractmethod
     def to_dict(self) -> dict[str, Any]:
@@ -50,10 +55,36 @@ class IRequest(abc.ABC, Generic[_ResT]):
         msg = "_cqrs_request_type exists for type checkers only"
         raise NotImplementedError(msg)
 
+    # The sink takes the response as a parameter so that `bind` gets an upper bound for
+    # the handler's result (a handler may return a subtype, never another type). It is
+    # never called, and a class object is matched against it by its own declaration, so
+    # the covariant use here cannot be exploited through a widened `IRequest`.
     @classmethod
-    def _cqrs_response_sink(cls, response: _ResT, /) -> None:
+    def _cqrs_response_sink(cls, response: _ResT_co, /) -> None:  # type: ignore[misc]  # covariant on purpose, see above
         msg = "_cqrs_response_sink exists for type checkers only"
         raise NotImplementedError(msg)
+
+
+def _check_one_response(cls: type) -> None:
+    """Reject a request whose bases declare two unrelated responses.
+
+    `class GetUserAsOrder(GetUser, cqrs.Request[OrderDTO])` would be sent as one and
+    handled as the other; pyright rejects the class, mypy cannot see it.
+    """
+    declared: list[object] = []
+    for (response,) in every_type_arguments(cls, IRequest):
+        if response is UNKNOWN or response in declared:
+            continue
+        declared.append(response)
+    for position, first in enumerate(declared):
+        for second in declared[position + 1 :]:
+            if not (is_compatible(first, second) or is_compatible(second, first)):
+                msg = (
+                    f"{type_name(cls)} declares two responses, {type_name(first)} and "
+                    f"{type_name(second)}, through its bases; a request has one response "
+                    "type: derive from one of them only"
+                )
+                raise TypeError(msg)
 
 
 if TYPE_CHECKING:

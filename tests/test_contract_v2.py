@@ -1,0 +1,284 @@
+"""The run time agrees with the checkers (issue 9): generic handlers, `self.events`
+assigned in `__init__`, and a request whose bases declare two responses."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any, Generic, TypeVar
+
+import di
+import pytest
+
+import cqrs
+from cqrs.exceptions import HandlerBindingTypeError
+from cqrs.requests import bootstrap
+from cqrs.requests.cor_request_handler import CORRequestHandler
+
+R = TypeVar("R", bound=cqrs.IRequest[Any])
+T = TypeVar("T")
+E = TypeVar("E", bound=cqrs.IEvent)
+
+
+class UserDTO(cqrs.Response):
+    user_id: int
+
+
+class AdminDTO(UserDTO):
+    level: int = 1
+
+
+class OrderDTO(cqrs.Response):
+    order_id: int
+
+
+class GetUser(cqrs.Request[UserDTO]):
+    user_id: int
+
+
+class GetOrder(cqrs.Request[OrderDTO]):
+    order_id: int
+
+
+class ListUsers(cqrs.Request[UserDTO]):
+    count: int
+
+
+class UserSeen(cqrs.DomainEvent, frozen=True):
+    user_id: int
+
+
+class OrderSeen(cqrs.DomainEvent, frozen=True):
+    order_id: int
+
+
+# --- parameterized generic handlers ----------------------------------------------------
+
+
+class Echo(cqrs.RequestHandler[R, T], Generic[R, T]):
+    """Answers a request with its `answer` (type parameters fixed where it is bound)."""
+
+    async def handle(self, request: R) -> T:
+        answer: T = request.answer  # type: ignore[attr-defined]  # each request below has one
+        return answer
+
+
+class AnsweredUser(GetUser):
+    @property
+    def answer(self) -> UserDTO:
+        return UserDTO(user_id=self.user_id)
+
+
+class Streamer(cqrs.StreamingRequestHandler[R, T], Generic[R, T]):
+    def clear_events(self) -> None:
+        pass
+
+    async def handle(self, request: R) -> AsyncIterator[T]:
+        for number in range(request.count):  # type: ignore[attr-defined]  # ListUsers
+            yield UserDTO(user_id=number)  # type: ignore[misc]  # T is UserDTO where bound
+
+
+class Seen(cqrs.EventHandler[E], Generic[E]):
+    handled: list[cqrs.IEvent] = []
+
+    async def handle(self, event: E) -> None:
+        Seen.handled.append(event)
+
+
+class Link(CORRequestHandler[R, T], Generic[R, T]):
+    async def handle(self, request: R) -> T | None:
+        return UserDTO(user_id=0)  # type: ignore[return-value]  # T is UserDTO where bound
+
+
+async def test_a_parameterized_generic_handler_binds_and_handles() -> None:
+    def requests(mapper: cqrs.RequestMap) -> None:
+        mapper.bind(AnsweredUser, Echo[AnsweredUser, UserDTO])
+        mapper.bind(ListUsers, Streamer[ListUsers, UserDTO])
+
+    mediator = bootstrap.bootstrap_streaming(di_container=di.Container(), queries_mapper=requests)
+    assert [item.user_id async for item in mediator.stream(ListUsers(count=2))] == [0, 1]
+    plain = bootstrap.bootstrap(
+        di_container=di.Container(),
+        commands_mapper=lambda m: m.bind(AnsweredUser, Echo[AnsweredUser, UserDTO]),
+    )
+    assert await plain.send(AnsweredUser(user_id=4)) == UserDTO(user_id=4)
+
+
+def test_a_map_holds_the_generic_class_of_a_parameterized_handler() -> None:
+    requests = cqrs.RequestMap()
+    requests.bind(GetUser, Echo[GetUser, UserDTO])
+    requests.bind(GetOrder, Echo[GetOrder, OrderDTO])
+    requests.bind(ListUsers, [Link[ListUsers, UserDTO]])
+    assert requests[GetUser] is Echo
+    assert requests[GetOrder] is Echo
+    events = cqrs.EventMap()
+    events.bind(UserSeen, Seen[UserSeen])
+    events.bind(OrderSeen, Seen[OrderSeen])
+    assert list(events[UserSeen]) == [Seen]
+
+
+@pytest.mark.parametrize(
+    ("handler", "message"),
+    [
+        (
+            Echo[GetUser, OrderDTO],
+            "declares the response UserDTO, but Echo[GetUser, OrderDTO] returns OrderDTO",
+        ),
+        (Echo[GetOrder, UserDTO], "Echo[GetOrder, UserDTO] handles GetOrder"),
+        (list[int], "it is not a request handler"),
+    ],
+)
+def test_a_parameterized_handler_for_another_pair_is_rejected(
+    handler: object, message: str
+) -> None:
+    with pytest.raises(HandlerBindingTypeError, match=message.replace("[", r"\[")):
+        cqrs.RequestMap().bind(GetUser, handler)  # type: ignore[call-overload]  # the point
+
+
+def test_a_parameterized_event_handler_or_link_for_another_type_is_rejected() -> None:
+    with pytest.raises(HandlerBindingTypeError, match=r"Seen\[OrderSeen\] handles OrderSeen"):
+        cqrs.EventMap().bind(UserSeen, Seen[OrderSeen])  # type: ignore[misc]  # the point
+    with pytest.raises(
+        HandlerBindingTypeError, match=r"Link\[GetOrder, OrderDTO\] handles GetOrder"
+    ):
+        cqrs.RequestMap().bind(GetUser, [Link[GetOrder, OrderDTO]])  # type: ignore[list-item]  # the point
+
+
+# --- self.events assigned in __init__ ---------------------------------------------------
+
+
+class RecordsEvents(cqrs.RequestHandler[GetUser, UserDTO]):
+    def __init__(self) -> None:
+        self.events: list[cqrs.IEvent] = []  # python-cqrs's spelling
+
+    async def handle(self, request: GetUser) -> UserDTO:
+        self.events.append(UserSeen(user_id=request.user_id))
+        return UserDTO(user_id=request.user_id)
+
+
+class StreamsEvents(cqrs.StreamingRequestHandler[ListUsers, UserDTO]):
+    def __init__(self) -> None:
+        self.events: list[cqrs.IEvent] = []
+
+    def clear_events(self) -> None:
+        self.events = []
+
+    async def handle(self, request: ListUsers) -> AsyncIterator[UserDTO]:
+        for number in range(request.count):
+            self.events.append(UserSeen(user_id=number))
+            yield UserDTO(user_id=number)
+
+
+class LinkEvents(CORRequestHandler[GetUser, UserDTO]):
+    def __init__(self) -> None:
+        self.events = [UserSeen(user_id=-1)]
+
+    async def handle(self, request: GetUser) -> UserDTO | None:
+        return UserDTO(user_id=request.user_id)
+
+
+class FollowUp(cqrs.EventHandler[UserSeen]):
+    def __init__(self) -> None:
+        self.events: list[cqrs.IEvent] = []
+
+    async def handle(self, event: UserSeen) -> None:
+        self.events = [OrderSeen(order_id=event.user_id)]
+
+
+class Collect(cqrs.EventHandler[OrderSeen]):
+    seen: list[int] = []
+
+    async def handle(self, event: OrderSeen) -> None:
+        Collect.seen.append(event.order_id)
+
+
+def _events(mapper: cqrs.EventMap) -> None:
+    mapper.bind(UserSeen, FollowUp)
+    mapper.bind(OrderSeen, Collect)
+
+
+@pytest.fixture(autouse=True)
+def _fresh() -> None:
+    Collect.seen.clear()
+    Seen.handled.clear()
+
+
+async def test_events_assigned_in_init_are_processed() -> None:
+    mediator = bootstrap.bootstrap(
+        di_container=di.Container(),
+        commands_mapper=lambda m: m.bind(GetUser, RecordsEvents),
+        domain_events_mapper=_events,
+    )
+    await mediator.send(GetUser(user_id=3))
+    assert Collect.seen == [3]  # the handler's event, then the event handler's follow-up
+
+    streaming = bootstrap.bootstrap_streaming(
+        di_container=di.Container(),
+        queries_mapper=lambda m: m.bind(ListUsers, StreamsEvents),
+        domain_events_mapper=_events,
+    )
+    assert [item.user_id async for item in streaming.stream(ListUsers(count=2))] == [0, 1]
+    assert sorted(Collect.seen) == [0, 1, 3]
+
+    chained = bootstrap.bootstrap(
+        di_container=di.Container(),
+        commands_mapper=lambda m: m.bind(GetUser, [LinkEvents]),
+        domain_events_mapper=_events,
+    )
+    await chained.send(GetUser(user_id=9))
+    assert sorted(Collect.seen) == [-1, 0, 1, 3]
+
+
+def test_events_default_to_none_and_an_override_still_wins() -> None:
+    class Quiet(cqrs.RequestHandler[GetUser, UserDTO]):
+        async def handle(self, request: GetUser) -> UserDTO:
+            return UserDTO(user_id=1)
+
+    class Own(cqrs.RequestHandler[GetUser, UserDTO]):
+        def __init__(self) -> None:
+            self._events: list[cqrs.IEvent] = [UserSeen(user_id=1)]
+
+        @property
+        def events(self) -> list[cqrs.IEvent]:
+            return self._events
+
+        async def handle(self, request: GetUser) -> UserDTO:
+            return UserDTO(user_id=1)
+
+    assert tuple(Quiet().events) == ()
+    assert Own().events == [UserSeen(user_id=1)]
+    quiet = Quiet()
+    quiet.events = [UserSeen(user_id=2)]  # type: ignore[misc]  # read-only to checkers
+    assert list(quiet.events) == [UserSeen(user_id=2)]
+
+
+# --- two response declarations -----------------------------------------------------------
+
+
+def test_a_request_with_two_unrelated_responses_is_rejected_at_class_creation() -> None:
+    with pytest.raises(
+        TypeError, match="GetUserAsOrder declares two responses, UserDTO and OrderDTO"
+    ):
+
+        class GetUserAsOrder(GetUser, cqrs.Request[OrderDTO]):  # pyright: ignore[reportGeneralTypeIssues]  # the point
+            pass
+
+    @dataclasses.dataclass
+    class DeleteUser(cqrs.DCRequest[None]):
+        user_id: int
+
+    with pytest.raises(TypeError, match="declares two responses, None and OrderDTO"):
+
+        @dataclasses.dataclass
+        class DeleteAndOrder(DeleteUser, cqrs.DCRequest[OrderDTO]):  # pyright: ignore[reportGeneralTypeIssues]  # the point
+            pass
+
+
+def test_a_narrower_or_a_bare_second_declaration_is_accepted() -> None:
+    class GetAdmin(GetUser, cqrs.Request[AdminDTO]):
+        pass
+
+    class Tagged(GetUser, cqrs.Request):  # type: ignore[type-arg]  # python-cqrs's bare base
+        pass
+
+    assert GetAdmin(user_id=1).user_id == Tagged(user_id=1).user_id == 1
