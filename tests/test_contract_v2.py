@@ -282,3 +282,35 @@ def test_a_narrower_or_a_bare_second_declaration_is_accepted() -> None:
         pass
 
     assert GetAdmin(user_id=1).user_id == Tagged(user_id=1).user_id == 1
+
+
+# --- abstract handlers and look-alikes (rejected by both checkers too) -------------------
+
+
+class NoHandle(cqrs.RequestHandler[GetUser, UserDTO]):
+    pass
+
+
+class NoClearEvents(cqrs.StreamingRequestHandler[ListUsers, UserDTO]):
+    async def handle(self, request: ListUsers) -> AsyncIterator[UserDTO]:
+        yield UserDTO(user_id=1)
+
+
+class LooksLikeAHandler:
+    async def handle(self, request: GetUser) -> UserDTO:
+        return UserDTO(user_id=request.user_id)
+
+
+@pytest.mark.parametrize(
+    ("request_type", "handler", "message"),
+    [
+        (GetUser, NoHandle, r"NoHandle is abstract \(missing: handle\)"),
+        (ListUsers, NoClearEvents, r"NoClearEvents is abstract \(missing: clear_events\)"),
+        (GetUser, LooksLikeAHandler, "it is not a request handler"),
+    ],
+)
+def test_an_abstract_handler_or_a_look_alike_is_rejected_at_bind(
+    request_type: type[cqrs.IRequest[Any]], handler: object, message: str
+) -> None:
+    with pytest.raises(HandlerBindingTypeError, match=message):
+        cqrs.RequestMap().bind(request_type, handler)  # type: ignore[call-overload]  # the point

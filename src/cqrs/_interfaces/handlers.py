@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Any, Generic
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal
 
 from typing_extensions import TypeVar
 
@@ -45,9 +45,15 @@ class RequestHandler(abc.ABC, Generic[_ReqT_contra, _ResT]):
     if not TYPE_CHECKING:  # `self.events = [...]` in a subclass works too
         events = assignable_events(events)
 
+    # Marks the plain handlers for `RequestMap.bind` (see `ConcreteRequestHandler`).
+    _cqrs_plain_handler: ClassVar[Literal[True]] = True
+
+    # Declared as returning an `Awaitable`, implemented with `async def` (a coroutine):
+    # `bind` asks for a coroutine, so a subclass that does not implement `handle`
+    # (an abstract class) is rejected by both type checkers.
     @abc.abstractmethod
-    async def handle(self, request: _ReqT_contra, /) -> _ResT:
-        """Handle the request and return the response."""
+    def handle(self, request: _ReqT_contra, /) -> Awaitable[_ResT]:
+        """Handle the request and return the response (implement it with `async def`)."""
 
 
 class StreamingRequestHandler(abc.ABC, Generic[_ReqT_contra, _ResT]):
@@ -65,9 +71,15 @@ class StreamingRequestHandler(abc.ABC, Generic[_ReqT_contra, _ResT]):
     if not TYPE_CHECKING:  # `self.events = [...]` in a subclass works too
         events = assignable_events(events)
 
+    # Marks the streaming handlers for `RequestMap.bind`.
+    _cqrs_streaming_handler: ClassVar[Literal[True]] = True
+
+    # Declared as returning `object`, implemented as returning None: `bind` asks for
+    # `-> None`, so a subclass that does not implement it (an abstract class) is
+    # rejected by both type checkers.
     @abc.abstractmethod
-    def clear_events(self) -> None:
-        """Forget the events already handed to the mediator."""
+    def clear_events(self) -> object:
+        """Forget the events already handed to the mediator (implement it; return None)."""
 
     @abc.abstractmethod
     def handle(self, request: _ReqT_contra, /) -> AsyncIterator[_ResT]:

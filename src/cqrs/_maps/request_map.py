@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Protocol, TypeAlias, cast, overload
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Literal, Protocol, TypeAlias, cast, overload
 
 from typing_extensions import TypeIs, TypeVar
 
@@ -18,14 +18,23 @@ from cqrs._composites.checks import (
 from cqrs._composites.fallback import RequestHandlerFallback
 from cqrs._errors import HandlerAlreadyBoundError, HandlerBindingTypeError
 from cqrs._interfaces.cor import CORRequestHandler
-from cqrs._interfaces.handlers import RequestHandler, StreamingRequestHandler
+from cqrs._interfaces.handlers import RequestHandler
 from cqrs._introspect import type_name
 from cqrs._messages.requests import IRequest
 
-__all__ = ("AnyRequestHandlerType", "RequestBinding", "RequestClass", "RequestMap")
+__all__ = (
+    "AnyRequestHandlerType",
+    "ConcreteRequestHandler",
+    "ConcreteStreamingRequestHandler",
+    "RequestBinding",
+    "RequestClass",
+    "RequestMap",
+)
 
 _ReqT_co = TypeVar("_ReqT_co", covariant=True)
 _ResT_contra = TypeVar("_ResT_contra", contravariant=True)
+_ReqT_contra = TypeVar("_ReqT_contra", contravariant=True)
+_ResT_co = TypeVar("_ResT_co", covariant=True)
 _ReqT = TypeVar("_ReqT", bound=IRequest[Any])
 _ResT = TypeVar("_ResT")
 
@@ -45,6 +54,32 @@ class RequestClass(Protocol[_ReqT_co, _ResT_contra]):
     def _cqrs_request_type(self) -> _ReqT_co: ...
 
     def _cqrs_response_sink(self, response: _ResT_contra, /) -> None: ...
+
+
+class ConcreteRequestHandler(Protocol[_ReqT_contra, _ResT_co]):
+    """A plain request handler class seen from `bind`: a `cqrs.RequestHandler` subclass
+    whose `handle` is implemented, with `async def`.
+
+    The base declares `handle` as returning an `Awaitable`, so a subclass that leaves it
+    abstract does not match (mypy: `[type-abstract]`; pyright: `"handle" is an
+    incompatible type`).
+    """
+
+    _cqrs_plain_handler: ClassVar[Literal[True]]
+
+    def handle(self, request: _ReqT_contra, /) -> Coroutine[Any, Any, _ResT_co]: ...
+
+
+class ConcreteStreamingRequestHandler(Protocol[_ReqT_contra, _ResT_co]):
+    """A streaming handler class seen from `bind`: a `cqrs.StreamingRequestHandler`
+    subclass that implements `clear_events` (the base declares it as returning `object`,
+    so a subclass that leaves it abstract does not match) and `handle`."""
+
+    _cqrs_streaming_handler: ClassVar[Literal[True]]
+
+    def clear_events(self) -> None: ...
+
+    def handle(self, request: _ReqT_contra, /) -> AsyncIterator[_ResT_co]: ...
 
 
 class RequestMap(Mapping[type[IRequest[Any]], RequestBinding]):
@@ -77,7 +112,7 @@ class RequestMap(Mapping[type[IRequest[Any]], RequestBinding]):
     def bind(
         self,
         request_type: RequestClass[_ReqT, _ResT],
-        handler_type: type[StreamingRequestHandler[_ReqT, _ResT]],
+        handler_type: type[ConcreteStreamingRequestHandler[_ReqT, _ResT]],
     ) -> None: ...
 
     @overload
@@ -98,7 +133,7 @@ class RequestMap(Mapping[type[IRequest[Any]], RequestBinding]):
     def bind(
         self,
         request_type: RequestClass[_ReqT, _ResT],
-        handler_type: type[RequestHandler[_ReqT, _ResT]],
+        handler_type: type[ConcreteRequestHandler[_ReqT, _ResT]],
     ) -> None: ...
 
     def bind(self, request_type: object, handler_type: object) -> None:

@@ -2,7 +2,14 @@
 
 from typing import TYPE_CHECKING
 
-from cqrs._maps.request_map import AnyRequestHandlerType, RequestBinding, RequestClass, RequestMap
+from cqrs._maps.request_map import (
+    AnyRequestHandlerType,
+    ConcreteRequestHandler,
+    ConcreteStreamingRequestHandler,
+    RequestBinding,
+    RequestClass,
+    RequestMap,
+)
 from cqrs._public import claim
 
 if TYPE_CHECKING:
@@ -10,6 +17,8 @@ if TYPE_CHECKING:
 
 __all__ = (
     "AnyRequestHandlerType",
+    "ConcreteRequestHandler",
+    "ConcreteStreamingRequestHandler",
     "RequestBinding",
     "RequestClass",
     "RequestMap",
