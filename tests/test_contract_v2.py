@@ -11,7 +11,7 @@ import di
 import pytest
 
 import cqrs
-from cqrs.exceptions import HandlerBindingTypeError
+from cqrs.exceptions import HandlerBindingTypeError, RequestHandlerTypeError
 from cqrs.requests import bootstrap
 from cqrs.requests.cor_request_handler import CORRequestHandler
 
@@ -314,3 +314,77 @@ def test_an_abstract_handler_or_a_look_alike_is_rejected_at_bind(
 ) -> None:
     with pytest.raises(HandlerBindingTypeError, match=message):
         cqrs.RequestMap().bind(request_type, handler)  # type: ignore[call-overload]  # the point
+
+
+# --- the opt-in StreamingRequest -----------------------------------------------------------
+
+
+class Item(cqrs.Response):
+    number: int
+
+
+class ListItems(cqrs.StreamingRequest[Item]):
+    count: int
+
+
+@dataclasses.dataclass
+class ListItemsDC(cqrs.DCStreamingRequest[Item]):
+    count: int
+
+
+class ListItemsHandler(cqrs.StreamingRequestHandler[ListItems, Item]):
+    def clear_events(self) -> None:
+        pass
+
+    async def handle(self, request: ListItems) -> AsyncIterator[Item]:
+        for number in range(request.count):
+            yield Item(number=number)
+
+
+class FirstItemHandler(cqrs.RequestHandler[ListItems, Item]):
+    async def handle(self, request: ListItems) -> Item:
+        return Item(number=0)
+
+
+class OtherItemHandler(cqrs.RequestHandler[ListItems, Item]):
+    async def handle(self, request: ListItems) -> Item:
+        return Item(number=1)
+
+
+class FirstItemLink(CORRequestHandler[ListItems, Item]):
+    async def handle(self, request: ListItems) -> Item | None:
+        return Item(number=0)
+
+
+async def test_a_streaming_request_is_streamed() -> None:
+    mediator = bootstrap.bootstrap_streaming(
+        di_container=di.Container(), queries_mapper=lambda m: m.bind(ListItems, ListItemsHandler)
+    )
+    assert [item.number async for item in mediator.stream(ListItems(count=3))] == [0, 1, 2]
+    assert ListItems.from_dict(count="2") == ListItems(count=2)
+    assert ListItemsDC.from_dict(**ListItemsDC(count=1).to_dict()) == ListItemsDC(count=1)
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        FirstItemHandler,
+        [FirstItemLink],
+        cqrs.RequestHandlerFallback(FirstItemHandler, OtherItemHandler),
+    ],
+    ids=["plain", "chain", "fallback"],
+)
+def test_a_streaming_request_is_never_bound_to_a_plain_handler(handler: object) -> None:
+    with pytest.raises(
+        HandlerBindingTypeError,
+        match="ListItems is a StreamingRequest, which only a StreamingRequestHandler serves",
+    ):
+        cqrs.RequestMap().bind(ListItems, handler)  # type: ignore[call-overload]  # the point
+
+
+async def test_a_streaming_request_is_never_sent() -> None:
+    mediator = bootstrap.bootstrap(
+        di_container=di.Container(), commands_mapper=lambda m: m.bind(ListItems, ListItemsHandler)
+    )
+    with pytest.raises(RequestHandlerTypeError, match=r"use StreamingRequestMediator\.stream"):
+        await mediator.send(ListItems(count=1))  # type: ignore[arg-type]  # the point

@@ -36,6 +36,7 @@ __all__ = (
     "DCNotificationEvent",
     "DCRequest",
     "DCResponse",
+    "DCStreamingRequest",
     "DIContainer",
     "DeserializeProtobufError",
     "DomainEvent",
@@ -61,6 +62,7 @@ __all__ = (
     "PydanticNotificationEvent",
     "PydanticRequest",
     "PydanticResponse",
+    "PydanticStreamingRequest",
     "Request",
     "RequestHandler",
     "RequestHandlerFallback",
@@ -73,6 +75,7 @@ __all__ = (
     "SagaMermaid",
     "SagaStepHandler",
     "SagaStepResult",
+    "StreamingRequest",
     "StreamingRequestHandler",
     "StreamingRequestMediator",
 )
@@ -84,8 +87,11 @@ _LAZY = {
     # ones) loads pydantic's field and type machinery and its plugins. The mediator works
     # with the interfaces (`IRequest`, `IEvent`, ...), which are imported above.
     "DCRequest": "cqrs._messages.request_models",
+    "DCStreamingRequest": "cqrs._messages.request_models",
     "PydanticRequest": "cqrs._messages.request_models",
+    "PydanticStreamingRequest": "cqrs._messages.request_models",
     "Request": "cqrs._messages.request_models",
+    "StreamingRequest": "cqrs._messages.request_models",
     "DCResponse": "cqrs._messages.response_models",
     "PydanticResponse": "cqrs._messages.response_models",
     "Response": "cqrs._messages.response_models",
@@ -136,7 +142,14 @@ if TYPE_CHECKING:
         PydanticEvent,
         PydanticNotificationEvent,
     )
-    from cqrs._messages.request_models import DCRequest, PydanticRequest, Request
+    from cqrs._messages.request_models import (
+        DCRequest,
+        DCStreamingRequest,
+        PydanticRequest,
+        PydanticStreamingRequest,
+        Request,
+        StreamingRequest,
+    )
     from cqrs._messages.response_models import DCResponse, PydanticResponse, Response
     from cqrs.saga.map import SagaMap
     from cqrs.saga.mediator import SagaMediator

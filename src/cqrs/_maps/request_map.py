@@ -18,14 +18,15 @@ from cqrs._composites.checks import (
 from cqrs._composites.fallback import RequestHandlerFallback
 from cqrs._errors import HandlerAlreadyBoundError, HandlerBindingTypeError
 from cqrs._interfaces.cor import CORRequestHandler
-from cqrs._interfaces.handlers import RequestHandler
+from cqrs._interfaces.handlers import RequestHandler, StreamingRequestHandler
 from cqrs._introspect import type_name
-from cqrs._messages.requests import IRequest
+from cqrs._messages.requests import IRequest, sendable
 
 __all__ = (
     "AnyRequestHandlerType",
     "ConcreteRequestHandler",
     "ConcreteStreamingRequestHandler",
+    "PlainRequestClass",
     "RequestBinding",
     "RequestClass",
     "RequestMap",
@@ -54,6 +55,12 @@ class RequestClass(Protocol[_ReqT_co, _ResT_contra]):
     def _cqrs_request_type(self) -> _ReqT_co: ...
 
     def _cqrs_response_sink(self, response: _ResT_contra, /) -> None: ...
+
+
+class PlainRequestClass(RequestClass[_ReqT_co, _ResT_contra], Protocol[_ReqT_co, _ResT_contra]):
+    """A request class that a plain handler may serve: any but a `cqrs.StreamingRequest`."""
+
+    def _cqrs_sendable(self) -> Literal[True]: ...
 
 
 class ConcreteRequestHandler(Protocol[_ReqT_contra, _ResT_co]):
@@ -125,14 +132,14 @@ class RequestMap(Mapping[type[IRequest[Any]], RequestBinding]):
     @overload
     def bind(
         self,
-        request_type: RequestClass[_ReqT, _ResT],
+        request_type: PlainRequestClass[_ReqT, _ResT],
         handler_type: Sequence[type[CORRequestHandler[_ReqT, _ResT]]],
     ) -> None: ...
 
     @overload
     def bind(
         self,
-        request_type: RequestClass[_ReqT, _ResT],
+        request_type: PlainRequestClass[_ReqT, _ResT],
         handler_type: type[ConcreteRequestHandler[_ReqT, _ResT]],
     ) -> None: ...
 
@@ -151,6 +158,13 @@ class RequestMap(Mapping[type[IRequest[Any]], RequestBinding]):
         """
         request_cls = _check_request_type(request_type)
         handler_cls = _binding(request_cls, handler_type)
+        if not sendable(request_cls) and not _serves_streams(handler_cls):
+            msg = (
+                f"cannot bind {type_name(handler_cls)} to {type_name(request_cls)}: "
+                f"{type_name(request_cls)} is a StreamingRequest, which only a "
+                "StreamingRequestHandler serves"
+            )
+            raise HandlerBindingTypeError(msg)
         bound = self._registry.get(request_cls)
         if bound is not None:
             msg = (
@@ -186,6 +200,12 @@ class RequestMap(Mapping[type[IRequest[Any]], RequestBinding]):
     def __repr__(self) -> str:
         pairs = ", ".join(f"{type_name(k)}: {type_name(v)}" for k, v in self._registry.items())
         return f"RequestMap({{{pairs}}})"
+
+
+def _serves_streams(binding: RequestBinding) -> bool:
+    if isinstance(binding, type):
+        return issubclass(binding, StreamingRequestHandler)
+    return binding.streaming
 
 
 def _is_request_class(obj: object) -> TypeIs[type[IRequest[Any]]]:

@@ -16,7 +16,7 @@ from cqrs._maps.event_map import EventMap
 from cqrs._maps.request_map import RequestMap
 from cqrs._mediators._outbox import TransactionalOutbox, refuse_composite
 from cqrs._mediators._shared import build_processor, open_plain, plain_binding, wrong_response
-from cqrs._messages.requests import IRequest
+from cqrs._messages.requests import IRequest, SendableRequest
 
 __all__ = ("RequestMediator",)
 
@@ -96,7 +96,7 @@ class RequestMediator:
         """The handler of each request type."""
         return self._request_map
 
-    async def send(self, request: IRequest[_ResT]) -> _ResT:
+    async def send(self, request: SendableRequest[_ResT]) -> _ResT:
         """Handle `request` and return its handler's response.
 
         The handler's events are processed before this returns. A handler exception
@@ -110,9 +110,12 @@ class RequestMediator:
                 that is a plain class; `None` for `Request[None]`); its scope sees
                 the error and its events are not processed.
         """
-        binding = plain_binding(self._request_map, request)
+        # Only IRequest implements SendableRequest; an annotation costs nothing at run
+        # time, where `cast` would be a call on every request.
+        request_: IRequest[Any] = request  # type: ignore[assignment]  # see above
+        binding = plain_binding(self._request_map, request_)
         if self._outbox is not None:
-            return cast("_ResT", await self._send_with_outbox(self._outbox, binding, request))
+            return cast("_ResT", await self._send_with_outbox(self._outbox, binding, request_))
         handler: RequestHandler[Any, Any]
         release: Release | None = None
         if not isinstance(binding, type):
@@ -122,17 +125,17 @@ class RequestMediator:
         else:
             handler = await self._container.resolve(binding)
         if release is None:
-            response = await self._handle(handler, request)
-            expected = self._responses.get(type(request))
+            response = await self._handle(handler, request_)
+            expected = self._responses.get(type(request_))
             if expected is not None and not isinstance(response, expected):
-                raise wrong_response(handler, request, response, expected)
+                raise wrong_response(handler, request_, response, expected)
         else:
             # The handler's dependencies stay open while it runs, and see its error.
             try:
-                response = await self._handle(handler, request)
-                expected = self._responses.get(type(request))
+                response = await self._handle(handler, request_)
+                expected = self._responses.get(type(request_))
                 if expected is not None and not isinstance(response, expected):
-                    raise wrong_response(handler, request, response, expected)
+                    raise wrong_response(handler, request_, response, expected)
             except BaseException as error:
                 await release(error)
                 raise

@@ -7,14 +7,24 @@ machinery, which `import cqrs` does not otherwise need.
 """
 
 import abc
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol
 
 from typing_extensions import Self, TypeVar
 
 from cqrs._introspect import UNKNOWN, every_type_arguments, is_compatible, type_name
 from cqrs._messages import _lazy
 
-__all__ = ("DCRequest", "IRequest", "PydanticRequest", "Request")
+__all__ = (
+    "DCRequest",
+    "DCStreamingRequest",
+    "IRequest",
+    "PydanticRequest",
+    "PydanticStreamingRequest",
+    "Request",
+    "SendableRequest",
+    "StreamingRequest",
+    "sendable",
+)
 
 # Covariant: a request that yields `UserDTO` yields a `Response`, so `GetUser()` is an
 # `IRequest[Response]` and `send`'s result can go where a supertype is expected.
@@ -51,6 +61,20 @@ class IRequest(abc.ABC, Generic[_ResT_co]):
     # type (`Self`) and the response type it declares: type checkers match the class
     # object against a protocol with these two members.
     @classmethod
+    def _cqrs_sendable(cls) -> Literal[True]:
+        """Whether `send` takes this request: False for a `cqrs.StreamingRequest`.
+
+        Its `Literal` return type is what the checkers read (`send` and the plain
+        `bind` overloads ask for `Literal[True]`); the run time calls it too.
+        """
+        return True
+
+    def _cqrs_response(self) -> _ResT_co:
+        # Never called: lets a protocol (`send`'s parameter) read the response type.
+        msg = "_cqrs_response exists for type checkers only"
+        raise NotImplementedError(msg)
+
+    @classmethod
     def _cqrs_request_type(cls) -> Self:
         msg = "_cqrs_request_type exists for type checkers only"
         raise NotImplementedError(msg)
@@ -63,6 +87,21 @@ class IRequest(abc.ABC, Generic[_ResT_co]):
     def _cqrs_response_sink(cls, response: _ResT_co, /) -> None:  # type: ignore[misc]  # covariant on purpose, see above
         msg = "_cqrs_response_sink exists for type checkers only"
         raise NotImplementedError(msg)
+
+
+def sendable(request_type: type[IRequest[Any]]) -> bool:
+    """False for a `cqrs.StreamingRequest` (only a streaming handler serves it)."""
+    # Typed `Literal[True]` on IRequest for the checkers; subclasses may say False.
+    answer: bool = request_type._cqrs_sendable()  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]  # this module's own marker
+    return answer
+
+
+class SendableRequest(Protocol[_ResT_co]):
+    """What `send` takes: any request but a `cqrs.StreamingRequest`, yielding `_ResT_co`."""
+
+    def _cqrs_sendable(self) -> Literal[True]: ...
+
+    def _cqrs_response(self) -> _ResT_co: ...
 
 
 def _check_one_response(cls: type) -> None:
@@ -88,9 +127,25 @@ def _check_one_response(cls: type) -> None:
 
 
 if TYPE_CHECKING:
-    from cqrs._messages.request_models import DCRequest, PydanticRequest, Request
+    from cqrs._messages.request_models import (
+        DCRequest,
+        DCStreamingRequest,
+        PydanticRequest,
+        PydanticStreamingRequest,
+        Request,
+        StreamingRequest,
+    )
 
-_MODELS = frozenset({"DCRequest", "PydanticRequest", "Request"})
+_MODELS = frozenset(
+    {
+        "DCRequest",
+        "DCStreamingRequest",
+        "PydanticRequest",
+        "PydanticStreamingRequest",
+        "Request",
+        "StreamingRequest",
+    }
+)
 
 
 def __getattr__(name: str) -> object:
