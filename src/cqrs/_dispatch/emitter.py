@@ -271,7 +271,7 @@ class EventEmitter:
         if self._middleware_chain is None:
             await handler.handle(event)
         else:
-            await self._middleware_chain.wrap(handler.handle)(event)
+            await self._middleware_chain.call(handler.handle, event)
 
     async def _publish(self, event: INotificationEvent[Any]) -> EmitOutcome:
         broker = self._message_broker

@@ -16,10 +16,12 @@ _NO_EVENTS: tuple[Any, ...] = ()
 
 
 def _get(self: object) -> Sequence[Any]:
+    # Read on every request: a dict lookup, no exception on the common path.
     try:
-        found: Sequence[Any] = self.__dict__["events"]
-    except (KeyError, AttributeError):  # never assigned, or a handler with __slots__
+        namespace: dict[str, Any] = self.__dict__
+    except AttributeError:  # a handler with __slots__
         return _NO_EVENTS
+    found: Sequence[Any] = namespace.get("events", _NO_EVENTS)
     return found
 
 

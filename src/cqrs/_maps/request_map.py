@@ -26,6 +26,7 @@ __all__ = (
     "AnyRequestHandlerType",
     "ConcreteRequestHandler",
     "ConcreteStreamingRequestHandler",
+    "PlainHandler",
     "PlainRequestClass",
     "RequestBinding",
     "RequestClass",
@@ -42,6 +43,10 @@ _ResT = TypeVar("_ResT")
 RequestBinding: TypeAlias = "AnyRequestHandlerType | RequestComposite"
 """What a `RequestMap` holds for a request type: a plain or a streaming handler class,
 a `RequestHandlerFallback`, or a `HandlerChain` (bound as a list of links)."""
+
+
+PlainHandler: TypeAlias = "tuple[type[RequestHandler[Any, Any]], type | None]"
+"""A plain handler class and the response class `send` checks its result against."""
 
 
 class RequestClass(Protocol[_ReqT_co, _ResT_contra]):
@@ -107,10 +112,11 @@ class RequestMap(Mapping[type[IRequest[Any]], RequestBinding]):
         True
     """
 
-    __slots__ = ("_registry", "_responses")
+    __slots__ = ("_plain", "_registry", "_responses")
 
     def __init__(self) -> None:
         self._registry: dict[type[IRequest[Any]], RequestBinding] = {}
+        self._plain: dict[type[IRequest[Any]], PlainHandler] = {}
         self._responses: dict[type[IRequest[Any]], type] = {}
 
     # pyright explains a failed call with its last overload: the plain handler,
@@ -178,6 +184,13 @@ class RequestMap(Mapping[type[IRequest[Any]], RequestBinding]):
             expected = checkable_response(request_cls)
             if expected is not None:
                 self._responses[request_cls] = expected
+            self._plain[request_cls] = (handler_cls, expected)
+
+    @property
+    def plain_handlers(self) -> Mapping[type[IRequest[Any]], PlainHandler]:
+        """Each request bound to a plain handler class: the class, and the response
+        class `send` checks (see `response_classes`), for the mediator's fast path."""
+        return self._plain
 
     @property
     def response_classes(self) -> Mapping[type[IRequest[Any]], type]:

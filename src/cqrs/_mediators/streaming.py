@@ -150,7 +150,7 @@ class StreamingRequestMediator:
         if self._middleware_chain is None:
             results = handler.handle(request)
         else:
-            results = await self._middleware_chain.wrap(_opener(handler))(request)
+            results = await self._middleware_chain.call(_opener(handler), request)
         if not _is_async_iterator(results):
             msg = (
                 f"{type_name(binding)}.handle returned {type(results).__name__}, "
