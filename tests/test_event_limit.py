@@ -301,3 +301,96 @@ async def test_sends_that_never_wait_leave_nothing_behind_in_the_loop(
 
     runs = [obj for obj in gc.get_objects() if type(obj).__name__ == "_ParallelRun"]
     assert runs == []
+
+
+# --- one event per call: handled in the caller, without a parallel run ------------------
+
+
+class One(cqrs.Request[Done]):
+    n: int
+
+
+class OneHandler(cqrs.RequestHandler[One, Done]):
+    def __init__(self) -> None:
+        self.events: list[cqrs.IEvent] = []
+
+    async def handle(self, request: One) -> Done:
+        self.events = [Happened(n=request.n)]
+        return Done(n=request.n)
+
+
+class FollowedUp(cqrs.DomainEvent, frozen=True):
+    n: int
+
+
+FOLLOWED: list[int] = []
+
+
+class RaisesFollowUps(cqrs.EventHandler[Happened]):
+    def __init__(self) -> None:
+        self.events: list[cqrs.IEvent] = []
+
+    async def handle(self, event: Happened) -> None:
+        self.events = [FollowedUp(n=event.n), FollowedUp(n=event.n + 1)]
+
+
+class FollowedUpHandler(cqrs.EventHandler[FollowedUp]):
+    async def handle(self, event: FollowedUp) -> None:
+        await GATE.visit()
+        FOLLOWED.append(event.n)
+
+
+def build_one(limit: int, happened: type[cqrs.EventHandler[Happened]]) -> cqrs.RequestMediator:
+    requests = cqrs.RequestMap()
+    requests.bind(One, OneHandler)
+    requests.bind(Nested, NestedHandler)
+    events = cqrs.EventMap()
+    events.bind(Happened, happened)
+    events.bind(NestedHappened, NestedHappenedHandler)
+    events.bind(FollowedUp, FollowedUpHandler)
+    return cqrs.RequestMediator(
+        requests,
+        cqrs.DIContainer(di.Container()),
+        event_map=events,
+        max_concurrent_event_handlers=limit,
+        propagate_event_errors=True,
+    )
+
+
+async def test_concurrent_sends_of_one_event_each_share_the_limit() -> None:
+    global GATE  # noqa: PLW0603 - the handlers are built by the container
+    GATE = Gate()
+    mediator = build_one(2, HappenedHandler)
+    sends = [asyncio.create_task(mediator.send(One(n=n))) for n in range(8)]
+    while GATE.inside < 2:
+        GATE.entered.clear()
+        await GATE.entered.wait()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert GATE.inside == 2
+    GATE.release.set()
+    assert [r.n for r in await asyncio.gather(*sends)] == list(range(8))
+    assert GATE.peak == 2
+
+
+async def test_one_event_whose_handler_sends_again_does_not_deadlock_at_limit_1() -> None:
+    global MEDIATOR  # noqa: PLW0603 - the handler reaches the mediator it runs under
+    MEDIATOR = build_one(1, SendsAgainHandler)
+    NESTED_SEEN.clear()
+    result = await asyncio.wait_for(MEDIATOR.send(One(n=7)), timeout=5)
+    assert (result.n, NESTED_SEEN) == (7, [7])
+
+
+async def test_the_follow_ups_of_one_event_run_in_parallel_under_the_limit() -> None:
+    global GATE  # noqa: PLW0603 - as above
+    GATE = Gate()
+    FOLLOWED.clear()
+    mediator = build_one(2, RaisesFollowUps)
+    send = asyncio.create_task(mediator.send(One(n=10)))
+    while GATE.inside < 2:  # both follow-ups at once: a parallel run, two slots
+        GATE.entered.clear()
+        await GATE.entered.wait()
+    GATE.release.set()
+    assert (await send).n == 10
+    assert sorted(FOLLOWED) == [10, 11]
+    assert GATE.peak == 2

@@ -6,8 +6,8 @@ import dataclasses
 import functools
 import logging
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from typing_extensions import TypeIs
 
@@ -61,13 +61,39 @@ class EmitOutcome:
 _NOTHING = EmitOutcome((), ())
 
 
+_ItemT = TypeVar("_ItemT")
+
+
+def _extended(items: list[_ItemT] | None, more: Iterable[_ItemT]) -> list[_ItemT]:
+    """`items` (a new list if None) with `more` appended."""
+    items = [] if items is None else items
+    items.extend(more)
+    return items
+
+
+# Event classes already seen, and whether each is a notification: `isinstance` against
+# the event ABCs runs Python code, and these checks run for every event.
+_EVENT_CLASSES: dict[type, bool] = {}
+
+
+def _event_class(cls: type) -> bool | None:
+    """Whether `cls` (an event class) is a notification event; None if not an event."""
+    notification = _EVENT_CLASSES.get(cls)
+    if notification is None and issubclass(cls, IEvent):
+        notification = _EVENT_CLASSES[cls] = issubclass(cls, INotificationEvent)
+    return notification
+
+
 def _is_notification(event: IEvent) -> TypeIs[INotificationEvent[Any]]:
-    return isinstance(event, INotificationEvent)
+    return _event_class(type(event)) is True
 
 
 def all_events(events: Sequence[object]) -> bool:
     """Whether everything in `events` is an event (typed code can still put anything there)."""
-    return all(isinstance(event, IEvent) for event in events)
+    for event in events:  # noqa: SIM110 - a loop, not all(genexpr): most lists hold one or two
+        if _event_class(type(event)) is None:
+            return False
+    return True
 
 
 def non_events(
@@ -188,20 +214,24 @@ class EventEmitter:
         if not handler_types:
             logger.warning("No event handler is bound to %s", type_name(type(event)))
             return _NOTHING
-        follow_ups: list[IEvent] = []
-        failures: list[EventHandlingFailure] = []
+        # Most events raise nothing and fail nowhere: allocate only when one does.
+        follow_ups: list[IEvent] | None = None
+        failures: list[EventHandlingFailure] | None = None
         for handler_type in handler_types:
             try:
                 raised = await self._run(handler_type, event)
             except Exception as error:  # noqa: BLE001 - isolated, reported by the caller
-                failures.append(EventHandlingFailure(event, type_name(handler_type), error))
+                failure = EventHandlingFailure(event, type_name(handler_type), error)
+                failures = _extended(failures, (failure,))
                 continue
             if raised:
                 if not all_events(raised):
                     raised, wrong = non_events(raised, type_name(handler_type), event)
-                    failures.extend(wrong)
-                follow_ups.extend(raised)
-        return EmitOutcome(follow_ups, failures)
+                    failures = _extended(failures, wrong)
+                follow_ups = _extended(follow_ups, raised)
+        if follow_ups is None and failures is None:
+            return _NOTHING
+        return EmitOutcome(follow_ups or (), failures or ())
 
     async def _run(self, binding: EventBinding, event: IEvent) -> Sequence[IEvent]:
         if self._inbox is not None:

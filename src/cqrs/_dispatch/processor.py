@@ -212,18 +212,18 @@ class EventProcessor:
             emit: _Emit = emitter.emit_settled
         else:
             emit = _settling(emitter)
+        holding = _holding.get()
         if not events:
             pass
-        elif not self._concurrent or id(self) in _holding.get():
+        elif not self._concurrent or id(self) in holding:
             # Sequential mode, or re-entered from one of our own event handlers: stay
             # in the slot that handler has.
             await self._sequential(emit, events, failures)
+        elif len(events) == 1:
+            await self._single(emit, events[0], holding, failures)
         else:
-            spawner = self._spawner(asyncio.get_running_loop())
-            run = _ParallelRun(
-                emit, self._slots, spawner, id(self), events, failures, self._max_depth
-            )
-            await run.run()
+            queue: collections.deque[_Queued] = collections.deque([(e, ()) for e in events])
+            await self._parallel(emit, queue, failures)
         if not failures:
             return
         if self._propagate:
@@ -235,6 +235,40 @@ class EventProcessor:
                 type_name(type(failure.event)),
                 exc_info=failure.error,
             )
+
+    async def _parallel(
+        self, emit: _Emit, queue: collections.deque[_Queued], failures: list[EventHandlingFailure]
+    ) -> None:
+        spawner = self._spawner(asyncio.get_running_loop())
+        run = _ParallelRun(emit, self._slots, spawner, id(self), queue, failures, self._max_depth)
+        await run.run()
+
+    async def _single(
+        self,
+        emit: _Emit,
+        event: IEvent,
+        holding: frozenset[int],
+        failures: list[EventHandlingFailure],
+    ) -> None:
+        """One event (a stream item's, often): what a parallel run of it does, without
+        the run. It waits for a slot, is handled in the caller, and its follow-ups, if
+        any, go to a parallel run."""
+        token = _holding.set(holding | {id(self)})
+        try:
+            await self._slots.acquire()
+            try:
+                outcome = await emit(event)
+            finally:
+                self._slots.release()
+        finally:
+            _holding.reset(token)
+        if outcome.failures:
+            failures.extend(outcome.failures)
+        if outcome.follow_ups:
+            queue: collections.deque[_Queued] = collections.deque()
+            _follow(queue, event, (), outcome.follow_ups, self._max_depth, failures)
+            if queue:
+                await self._parallel(emit, queue, failures)
 
     def _spawner(self, loop: asyncio.AbstractEventLoop) -> _Spawner:
         last = self._last_loop
@@ -324,14 +358,14 @@ class _ParallelRun:
         slots: Slots,
         spawner: _Spawner,
         owner: int,
-        events: Sequence[IEvent],
+        queue: collections.deque[_Queued],
         failures: list[EventHandlingFailure],
         max_depth: int,
     ) -> None:
         self._emit = emit
         self._slots = slots
         self._spawner = spawner
-        self._queue: collections.deque[_Queued] = collections.deque((event, ()) for event in events)
+        self._queue = queue
         self._max_depth = max_depth
         self._failures = failures
         self._loop = asyncio.get_running_loop()

@@ -53,6 +53,10 @@ class Slots:
             raise
 
     def release(self) -> None:
+        with self._lock:
+            if not self._waiters:  # the common case: nobody waits, no loop to look up
+                self._free += 1
+                return
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
