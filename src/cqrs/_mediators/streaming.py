@@ -105,23 +105,25 @@ class StreamingRequestMediator:
         binding: StreamingBinding,
         request: IRequest[_ResT],
     ) -> AsyncGenerator[_ResT, None]:
-        handler: StreamingRequestHandler[Any, _ResT]
-        release: Release | None = None
-        outbox: OutboxWriter | None = None
-        if self._outbox is not None and isinstance(binding, type):
-            pair, release = await self._outbox.open(self._container, binding)
-            handler, outbox = pair.handler, pair.companion
-        elif isinstance(binding, type) and self._scoped is not None:
-            handler, release = await self._scoped.resolve_scoped(binding)
-        else:
-            handler = await open_streaming(self._container, binding)
+        handler, release, outbox = await self._handler(binding)
         results: AsyncIterator[_ResT] | None = None
         error: BaseException | None = None
         try:
             results = await self._open(binding, handler, request)
-            async for item in results:
-                await self._process_events(handler, outbox)
-                yield item
+            if outbox is None:
+                emit_events = self._processor.emit_events
+                async for item in results:
+                    # `_process_events` without an outbox, inlined: this runs per item.
+                    events: Sequence[IEvent] = handler.events
+                    if events:
+                        events = tuple(events)
+                        handler.clear_events()
+                        await emit_events(events, raised_by=handler)
+                    yield item
+            else:
+                async for item in results:
+                    await self._process_events(handler, outbox)
+                    yield item
             # Events raised after the last item still belong to this stream.
             await self._process_events(handler, outbox)
         except GeneratorExit:
@@ -140,6 +142,18 @@ class StreamingRequestMediator:
             finally:
                 if release is not None:
                     await release(error)
+
+    async def _handler(
+        self, binding: StreamingBinding
+    ) -> tuple[StreamingRequestHandler[Any, Any], Release | None, OutboxWriter | None]:
+        """The handler, the release of its scope, and its outbox writer (if any)."""
+        if self._outbox is not None and isinstance(binding, type):
+            pair, release = await self._outbox.open(self._container, binding)
+            return pair.handler, release, pair.companion
+        if isinstance(binding, type) and self._scoped is not None:
+            handler, release = await self._scoped.resolve_scoped(binding)
+            return handler, release, None
+        return await open_streaming(self._container, binding), None, None
 
     async def _open(
         self,
