@@ -160,6 +160,7 @@ class EventProcessor:
         "_last_loop",
         "_last_spawner",
         "_limit",
+        "_mark",
         "_max_depth",
         "_propagate",
         "_slots",
@@ -178,6 +179,7 @@ class EventProcessor:
     ) -> None:
         self._event_map = event_map
         self._max_depth = _check_depth(max_follow_up_depth)
+        self._mark = frozenset((id(self),))  # what `_holding` gets while this holds a slot
         self._emitter = event_emitter
         self._limit = check_limit(max_concurrent_event_handlers)
         self._slots = Slots(self._limit)
@@ -253,13 +255,15 @@ class EventProcessor:
         """One event (a stream item's, often): what a parallel run of it does, without
         the run. It waits for a slot, is handled in the caller, and its follow-ups, if
         any, go to a parallel run."""
-        token = _holding.set(holding | {id(self)})
+        token = _holding.set(holding | self._mark if holding else self._mark)
         try:
-            await self._slots.acquire()
+            slots = self._slots
+            if not slots.try_acquire():  # a free slot needs no coroutine
+                await slots.acquire()
             try:
                 outcome = await emit(event)
             finally:
-                self._slots.release()
+                slots.release()
         finally:
             _holding.reset(token)
         if outcome.failures:

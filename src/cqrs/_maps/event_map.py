@@ -76,6 +76,11 @@ class EventMap(Mapping[type[IEvent], Sequence[EventBinding]]):
     def __getitem__(self, event_type: type[IEvent], /) -> Sequence[EventBinding]:
         return self._registry[event_type]
 
+    @property
+    def bindings(self) -> Mapping[type[IEvent], Sequence[EventBinding]]:
+        """The map's own dict (live: later binds show), for lookups on every event."""
+        return self._registry
+
     def __iter__(self) -> Iterator[type[IEvent]]:
         return iter(self._registry)
 
