@@ -126,6 +126,21 @@ def _follow(
     )
 
 
+def _only_events(
+    events: Sequence[IEvent], raised_by: object
+) -> tuple[list[IEvent], list[EventHandlingFailure]]:
+    """The events among `events`, and a failure for each thing that is not one."""
+    name = raised_by if isinstance(raised_by, str) else type_name(type(raised_by))
+    return non_events(events, "a handler" if raised_by is None else name, None)
+
+
+def _emit_of(emitter: EventEmitter) -> _Emit:
+    """`emit_settled`, unless `emit` is overridden (by a subclass, or patched)."""
+    if type(emitter).emit is _DEFAULT_EMIT and "emit" not in emitter.__dict__:
+        return emitter.emit_settled
+    return _settling(emitter)
+
+
 class EventProcessor:
     """Processes events and their follow-ups, one at a time or in parallel.
 
@@ -208,12 +223,8 @@ class EventProcessor:
             return
         failures: list[EventHandlingFailure] = []
         if not all_events(events):
-            name = raised_by if isinstance(raised_by, str) else type_name(type(raised_by))
-            events, failures = non_events(events, "a handler" if raised_by is None else name, None)
-        if type(emitter).emit is _DEFAULT_EMIT and "emit" not in emitter.__dict__:
-            emit: _Emit = emitter.emit_settled
-        else:
-            emit = _settling(emitter)
+            events, failures = _only_events(events, raised_by)
+        emit = _emit_of(emitter)
         holding = _holding.get()
         if not events:
             pass
@@ -222,12 +233,44 @@ class EventProcessor:
             # in the slot that handler has.
             await self._sequential(emit, events, failures)
         elif len(events) == 1:
-            await self._single(emit, events[0], holding, failures)
+            # One event (a stream item's, often): what a parallel run of it does,
+            # without the run (inlined: this runs per item). It waits for a slot and
+            # is handled here; its follow-ups, if any, go to a parallel run.
+            token = _holding.set(holding | self._mark if holding else self._mark)
+            slots = self._slots
+            try:
+                if not slots.try_acquire():  # a free slot needs no coroutine
+                    await slots.acquire()
+                try:
+                    outcome = await emit(events[0])
+                finally:
+                    slots.release()
+            finally:
+                _holding.reset(token)
+            if outcome.failures or outcome.follow_ups:
+                await self._settle(emit, events[0], outcome, failures)
         else:
             queue: collections.deque[_Queued] = collections.deque([(e, ()) for e in events])
             await self._parallel(emit, queue, failures)
-        if not failures:
-            return
+        if failures:
+            self._report(failures)
+
+    async def _settle(
+        self,
+        emit: _Emit,
+        event: IEvent,
+        outcome: EmitOutcome,
+        failures: list[EventHandlingFailure],
+    ) -> None:
+        """Record the failures of one event handled alone, and run its follow-ups."""
+        failures.extend(outcome.failures)
+        if outcome.follow_ups:
+            queue: collections.deque[_Queued] = collections.deque()
+            _follow(queue, event, (), outcome.follow_ups, self._max_depth, failures)
+            if queue:
+                await self._parallel(emit, queue, failures)
+
+    def _report(self, failures: list[EventHandlingFailure]) -> None:
         if self._propagate:
             raise_failures(failures, "processing events")
         for failure in failures:
@@ -244,35 +287,6 @@ class EventProcessor:
         spawner = self._spawner(asyncio.get_running_loop())
         run = _ParallelRun(emit, self._slots, spawner, id(self), queue, failures, self._max_depth)
         await run.run()
-
-    async def _single(
-        self,
-        emit: _Emit,
-        event: IEvent,
-        holding: frozenset[int],
-        failures: list[EventHandlingFailure],
-    ) -> None:
-        """One event (a stream item's, often): what a parallel run of it does, without
-        the run. It waits for a slot, is handled in the caller, and its follow-ups, if
-        any, go to a parallel run."""
-        token = _holding.set(holding | self._mark if holding else self._mark)
-        try:
-            slots = self._slots
-            if not slots.try_acquire():  # a free slot needs no coroutine
-                await slots.acquire()
-            try:
-                outcome = await emit(event)
-            finally:
-                slots.release()
-        finally:
-            _holding.reset(token)
-        if outcome.failures:
-            failures.extend(outcome.failures)
-        if outcome.follow_ups:
-            queue: collections.deque[_Queued] = collections.deque()
-            _follow(queue, event, (), outcome.follow_ups, self._max_depth, failures)
-            if queue:
-                await self._parallel(emit, queue, failures)
 
     def _spawner(self, loop: asyncio.AbstractEventLoop) -> _Spawner:
         last = self._last_loop
