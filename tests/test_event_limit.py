@@ -40,6 +40,15 @@ class Gate:
         self.entered = asyncio.Event()
         self.release = asyncio.Event()
 
+    async def until_inside(self, count: int) -> None:
+        """Wait until `count` handlers are inside, then let every other task run as far
+        as it can (none may get past the limit)."""
+        while self.inside < count:
+            self.entered.clear()
+            await self.entered.wait()
+        for _ in range(20):
+            await asyncio.sleep(0)
+
     async def visit(self) -> None:
         self.inside += 1
         self.peak = max(self.peak, self.inside)
@@ -90,12 +99,7 @@ async def test_concurrent_sends_share_the_limit() -> None:
     GATE = Gate()
     mediator = build(limit=3)
     sends = [asyncio.create_task(mediator.send(Work(n=n))) for n in range(10)]
-    while GATE.inside < 3:
-        GATE.entered.clear()
-        await GATE.entered.wait()
-    # Let every other task run as far as it can: none may get past the limit.
-    for _ in range(20):
-        await asyncio.sleep(0)
+    await GATE.until_inside(3)
     assert GATE.inside == 3
     GATE.release.set()
     results = await asyncio.gather(*sends)
@@ -362,11 +366,7 @@ async def test_concurrent_sends_of_one_event_each_share_the_limit() -> None:
     GATE = Gate()
     mediator = build_one(2, HappenedHandler)
     sends = [asyncio.create_task(mediator.send(One(n=n))) for n in range(8)]
-    while GATE.inside < 2:
-        GATE.entered.clear()
-        await GATE.entered.wait()
-    for _ in range(20):
-        await asyncio.sleep(0)
+    await GATE.until_inside(2)
     assert GATE.inside == 2
     GATE.release.set()
     assert [r.n for r in await asyncio.gather(*sends)] == list(range(8))
@@ -387,9 +387,7 @@ async def test_the_follow_ups_of_one_event_run_in_parallel_under_the_limit() -> 
     FOLLOWED.clear()
     mediator = build_one(2, RaisesFollowUps)
     send = asyncio.create_task(mediator.send(One(n=10)))
-    while GATE.inside < 2:  # both follow-ups at once: a parallel run, two slots
-        GATE.entered.clear()
-        await GATE.entered.wait()
+    await GATE.until_inside(2)  # both follow-ups at once: a parallel run, two slots
     GATE.release.set()
     assert (await send).n == 10
     assert sorted(FOLLOWED) == [10, 11]
