@@ -73,8 +73,8 @@ class ConcreteRequestHandler(Protocol[_ReqT_contra, _ResT_co]):
     whose `handle` is implemented, with `async def`.
 
     The base declares `handle` as returning an `Awaitable`, so a subclass that leaves it
-    abstract does not match (mypy: `[type-abstract]`; pyright: `"handle" is an
-    incompatible type`).
+    abstract does not match (mypy: no overload of `bind` matches; pyright: `"handle" is
+    an incompatible type`).
     """
 
     _cqrs_plain_handler: ClassVar[Literal[True]]
