@@ -388,3 +388,20 @@ async def test_a_streaming_request_is_never_sent() -> None:
     )
     with pytest.raises(RequestHandlerTypeError, match=r"use StreamingRequestMediator\.stream"):
         await mediator.send(ListItems(count=1))  # type: ignore[arg-type]  # the point
+
+
+def test_a_builtin_generic_alias_where_a_class_belongs_is_a_clear_error() -> None:
+    # On Python 3.10 `list[int]` passes `isinstance(..., type)` but `issubclass` raises.
+    with pytest.raises(HandlerBindingTypeError, match="expects a request class"):
+        cqrs.RequestMap().bind(list[int], GetUserHandlerForAliases)  # type: ignore[call-overload]  # the point
+    with pytest.raises(HandlerBindingTypeError, match="expects an event class"):
+        cqrs.EventMap().bind(list[int], Seen[UserSeen])  # type: ignore[misc]  # the point
+    with pytest.raises(HandlerBindingTypeError, match="not an event handler"):
+        cqrs.EventMap().bind(UserSeen, list[int])  # type: ignore[misc]  # the point
+    with pytest.raises(HandlerBindingTypeError, match="every link of a chain must be"):
+        cqrs.RequestMap().bind(GetUser, [list[int]])  # type: ignore[list-item]  # the point
+
+
+class GetUserHandlerForAliases(cqrs.RequestHandler[GetUser, UserDTO]):
+    async def handle(self, request: GetUser) -> UserDTO:
+        return UserDTO(user_id=request.user_id)

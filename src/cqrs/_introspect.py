@@ -14,9 +14,12 @@ import typing
 from collections.abc import Iterator
 from typing import Any, TypeVar, get_args, get_origin
 
+from typing_extensions import TypeIs
+
 __all__ = (
     "UNKNOWN",
     "every_type_arguments",
+    "is_class",
     "is_compatible",
     "type_arguments",
     "type_name",
@@ -62,6 +65,14 @@ def _bases(cls: type) -> list[tuple[type, tuple[object, ...]]]:
         elif isinstance(origin, type):
             bases.append((origin, get_args(base)))
     return bases
+
+
+def is_class(obj: object) -> TypeIs[type]:
+    """Whether `obj` is a class `issubclass` accepts (on 3.10, `list[int]` passes
+    `isinstance(..., type)` yet makes `issubclass` raise)."""
+    if isinstance(obj, types.GenericAlias):
+        return False
+    return isinstance(obj, type)
 
 
 def unparameterized(tp: object) -> object:

@@ -14,7 +14,14 @@ from typing_extensions import TypeIs
 from cqrs._errors import HandlerBindingTypeError
 from cqrs._interfaces.cor import CORRequestHandler
 from cqrs._interfaces.handlers import EventHandler, RequestHandler, StreamingRequestHandler
-from cqrs._introspect import UNKNOWN, is_compatible, type_arguments, type_name, unparameterized
+from cqrs._introspect import (
+    UNKNOWN,
+    is_class,
+    is_compatible,
+    type_arguments,
+    type_name,
+    unparameterized,
+)
 from cqrs._messages.events import IEvent
 from cqrs._messages.requests import IRequest
 
@@ -37,11 +44,11 @@ AnyRequestHandlerType: TypeAlias = (
 
 
 def is_request_handler_class(obj: object) -> TypeIs[AnyRequestHandlerType]:
-    return isinstance(obj, type) and issubclass(obj, (RequestHandler, StreamingRequestHandler))
+    return is_class(obj) and issubclass(obj, (RequestHandler, StreamingRequestHandler))
 
 
 def is_cor_link_class(obj: object) -> TypeIs[type[CORRequestHandler[Any, Any]]]:
-    return isinstance(obj, type) and issubclass(obj, CORRequestHandler)
+    return is_class(obj) and issubclass(obj, CORRequestHandler)
 
 
 def declared_response(request_type: type[IRequest[Any]]) -> object:
@@ -176,7 +183,7 @@ def _check_handle_kind(handler_type: type, *, streaming: bool) -> None:
 
 
 def _is_event_handler_class(obj: object) -> TypeIs[type[EventHandler[Any]]]:
-    return isinstance(obj, type) and issubclass(obj, EventHandler)
+    return is_class(obj) and issubclass(obj, EventHandler)
 
 
 def check_event_handler(event_type: type[IEvent], handler_type: object) -> type[EventHandler[Any]]:

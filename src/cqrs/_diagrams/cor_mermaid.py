@@ -19,7 +19,7 @@ from typing_extensions import TypeIs
 from cqrs._diagrams import mermaid_text as mt
 from cqrs._errors import ChainExhaustedError, HandlerBindingTypeError
 from cqrs._interfaces.cor import CORRequestHandler
-from cqrs._introspect import UNKNOWN, type_arguments, type_name
+from cqrs._introspect import UNKNOWN, is_class, type_arguments, type_name
 from cqrs._public import claim
 
 __all__ = ("CoRMermaid",)
@@ -156,7 +156,7 @@ def _items(handlers: object) -> tuple[object, ...]:
 
 
 def _is_link_class(obj: object) -> TypeIs[type[CORRequestHandler[Any, Any]]]:
-    return isinstance(obj, type) and issubclass(obj, CORRequestHandler)
+    return is_class(obj) and issubclass(obj, CORRequestHandler)
 
 
 def _checked_link(index: int, item: object) -> type[CORRequestHandler[Any, Any]]:

@@ -12,7 +12,7 @@ from cqrs._composites.checks import check_event_handler
 from cqrs._composites.fallback import EventHandlerFallback
 from cqrs._errors import HandlerAlreadyBoundError, HandlerBindingTypeError
 from cqrs._interfaces.handlers import EventHandler
-from cqrs._introspect import type_name
+from cqrs._introspect import is_class, type_name
 from cqrs._messages.events import IEvent
 
 __all__ = ("EventBinding", "EventMap")
@@ -96,7 +96,7 @@ class EventMap(Mapping[type[IEvent], Sequence[EventBinding]]):
 
 
 def _check_event_type(event_type: object) -> type[IEvent]:
-    if isinstance(event_type, type) and issubclass(event_type, IEvent):
+    if is_class(event_type) and issubclass(event_type, IEvent):
         return event_type
     msg = (
         "EventMap.bind() expects an event class (a subclass of cqrs.DomainEvent, "

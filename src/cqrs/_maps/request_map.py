@@ -19,7 +19,7 @@ from cqrs._composites.fallback import RequestHandlerFallback
 from cqrs._errors import HandlerAlreadyBoundError, HandlerBindingTypeError
 from cqrs._interfaces.cor import CORRequestHandler
 from cqrs._interfaces.handlers import RequestHandler, StreamingRequestHandler
-from cqrs._introspect import type_name
+from cqrs._introspect import is_class, type_name
 from cqrs._messages.requests import IRequest, sendable
 
 __all__ = (
@@ -222,7 +222,7 @@ def _serves_streams(binding: RequestBinding) -> bool:
 
 
 def _is_request_class(obj: object) -> TypeIs[type[IRequest[Any]]]:
-    return isinstance(obj, type) and issubclass(obj, IRequest)
+    return is_class(obj) and issubclass(obj, IRequest)
 
 
 def _check_request_type(request_type: object) -> type[IRequest[Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from typing import Any, NoReturn
 
 from cqrs.exceptions import HandlerAlreadyBoundError, HandlerBindingTypeError
@@ -13,6 +14,9 @@ __all__ = ("SagaMap",)
 
 
 def _is_subclass(obj: object, base: type[Any]) -> bool:
+    # On 3.10 `list[int]` passes `isinstance(..., type)` yet makes `issubclass` raise.
+    if isinstance(obj, types.GenericAlias):
+        return False
     return isinstance(obj, type) and issubclass(obj, base)
 
 
