@@ -63,7 +63,6 @@ class RequestMediator:
         "_plain",
         "_processor",
         "_request_map",
-        "_responses",
         "_scoped",
     )
 
@@ -82,8 +81,7 @@ class RequestMediator:
         max_follow_up_depth: int = DEFAULT_MAX_FOLLOW_UP_DEPTH,
     ) -> None:
         self._request_map = request_map
-        # The map's own dict: requests bound later are checked too.
-        self._responses = request_map.response_classes
+        # The map's own dict: requests bound later are found (and checked) too.
         self._plain = request_map.plain_handlers
         self._outbox = None if outbox is None else TransactionalOutbox(outbox)
         self._container = container
@@ -129,7 +127,9 @@ class RequestMediator:
         else:
             binding, expected = plain
         if self._outbox is not None:
-            return cast("_ResT", await self._send_with_outbox(self._outbox, binding, request_))
+            return cast(
+                "_ResT", await self._send_with_outbox(self._outbox, binding, request_, expected)
+            )
         handler: RequestHandler[Any, Any]
         release: Release | None = None
         if not isinstance(binding, type):
@@ -167,7 +167,11 @@ class RequestMediator:
         return response
 
     async def _send_with_outbox(
-        self, outbox: TransactionalOutbox, binding: object, request: IRequest[Any]
+        self,
+        outbox: TransactionalOutbox,
+        binding: object,
+        request: IRequest[Any],
+        expected: type | None,
     ) -> object:
         if not isinstance(binding, type):
             raise refuse_composite(binding, request)
@@ -175,7 +179,6 @@ class RequestMediator:
         handler: RequestHandler[Any, Any] = pair.handler
         try:
             response = await self._handle(handler, request)
-            expected = self._responses.get(type(request))
             if expected is not None and not isinstance(response, expected):
                 raise wrong_response(handler, request, response, expected)
             events = await outbox.store(pair.companion, handler.events)
